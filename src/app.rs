@@ -1,0 +1,184 @@
+//! Wiring: from a compiled config to running listeners, and back down again.
+//!
+//! `start` binds both listeners (so tests can use port 0 and read the real addresses),
+//! starts the key refresher and the servers, and returns a [`Running`] handle. `run` is what
+//! the binary does: start, wait for SIGTERM/SIGINT, drain, exit.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::admin::{self, AdminState};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, KeySource};
+use crate::jwks::{KeyLoadError, KeyStore};
+use crate::metrics::Metrics;
+use crate::proxy::{Shared, Snapshot};
+use crate::server;
+use crate::upstream::Upstreams;
+
+/// Why doorman could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr} ({what}): {source}; free the port or change {what}")]
+    Bind {
+        addr: SocketAddr,
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("signing keys: {0}")]
+    Keys(#[from] KeyLoadError),
+    #[error("crypto self-test failed: {0}")]
+    SelfTest(String),
+}
+
+/// Start-up options that are not in the config file.
+pub struct Options {
+    /// The wall clock used for token checks.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// A running doorman.
+pub struct Running {
+    /// The public listener's bound address.
+    pub addr: SocketAddr,
+    /// The admin listener's bound address.
+    pub admin_addr: SocketAddr,
+    pub shared: Arc<Shared>,
+    draining: Arc<AtomicBool>,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Binds the listeners and starts serving. Static keys (PEM, file) are loaded before this
+/// returns; a JWKS URL is fetched in the background and `/readyz` says when keys arrived.
+pub async fn start(config: Config, options: Options) -> Result<Running, StartError> {
+    crate::keys::self_test().map_err(|e| StartError::SelfTest(e.to_string()))?;
+    let metrics = Arc::new(Metrics::new());
+    let keys = Arc::new(KeyStore::new(&config.clerk, metrics.clone())?);
+    if !matches!(config.clerk.keys, KeySource::JwksUrl(_)) {
+        keys.load().await?;
+    }
+    let listener = bind(config.server.listen, "server.listen").await?;
+    let admin_listener = bind(config.server.admin_listen, "server.admin_listen").await?;
+    let addr = local_addr(&listener, config.server.listen);
+    let admin_addr = local_addr(&admin_listener, config.server.admin_listen);
+    let grace = config.server.shutdown_grace;
+    let upstreams = Upstreams::new(&config.upstreams);
+    let shared = Arc::new(Shared {
+        snapshot: ArcSwap::from_pointee(Snapshot {
+            config,
+            upstreams,
+            keys: keys.clone(),
+        }),
+        metrics,
+        clock: options.clock,
+    });
+    let (shutdown, rx) = watch::channel(false);
+    let draining = Arc::new(AtomicBool::new(false));
+    let tasks = vec![
+        tokio::spawn(keys.run_refresher()),
+        tokio::spawn(admin::serve(
+            admin_listener,
+            Arc::new(AdminState {
+                shared: shared.clone(),
+                draining: draining.clone(),
+            }),
+            rx.clone(),
+        )),
+    ];
+    let server = tokio::spawn(server::serve(listener, shared.clone(), rx, grace));
+    Ok(Running {
+        addr,
+        admin_addr,
+        shared,
+        draining,
+        shutdown,
+        server,
+        tasks,
+    })
+}
+
+async fn bind(addr: SocketAddr, what: &'static str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, what, source })
+}
+
+fn local_addr(listener: &TcpListener, fallback: SocketAddr) -> SocketAddr {
+    listener.local_addr().unwrap_or(fallback)
+}
+
+impl Running {
+    /// True once signing keys are usable.
+    pub fn ready(&self) -> bool {
+        self.shared.snapshot.load().keys.ready()
+    }
+
+    /// Waits until keys are usable or `timeout` passes; returns readiness.
+    pub async fn wait_ready(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.ready() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    /// Graceful stop: readiness goes 503, the listener closes, in-flight requests finish
+    /// (up to the grace period), background tasks end.
+    pub async fn shutdown(self) {
+        self.draining.store(true, Ordering::SeqCst);
+        let _ = self.shutdown.send(true);
+        let _ = self.server.await;
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    for w in &config.warnings {
+        tracing::warn!("config: {w}");
+    }
+    let running = start(config, Options::default()).await?;
+    tracing::info!(listen = %running.addr, admin = %running.admin_addr, "doorman is serving");
+    wait_for_signal().await;
+    tracing::info!("shutting down: draining in-flight requests");
+    running.shutdown().await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

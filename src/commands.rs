@@ -1,0 +1,171 @@
+//! The non-serving commands: `check`, `explain` and `token mint`.
+//!
+//! Each returns an exit code or a [`CommandError`] whose message is one sentence naming the
+//! input and the fix. Output goes to stdout; problems to stderr.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ConfigError, KeySource};
+use crate::explain::{explain_request, Explanation, TokenInput};
+use crate::jwks::{load_static, KeyStore};
+use crate::metrics::Metrics;
+use crate::mint::{mint as mint_token, SigningKey};
+
+/// Why a command failed (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Input(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("{0}")]
+    Start(#[from] crate::app::StartError),
+}
+
+/// `doorman check`: prints every problem and warning; exit 1 when invalid.
+pub fn check(path: &Path) -> Result<ExitCode, CommandError> {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(ConfigError::Invalid { path, problems }) => {
+            eprintln!("{path}: invalid, {} problem(s):", problems.len());
+            for p in &problems {
+                eprintln!("  error: {p}");
+            }
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let mut failed = false;
+    // Local key sources are read now, so a bad key file is caught before deploying.
+    if !matches!(config.clerk.keys, KeySource::JwksUrl(_)) {
+        if let Err(e) = load_static(&config.clerk.keys) {
+            eprintln!("  error: clerk: {e}");
+            failed = true;
+        }
+    }
+    for w in &config.warnings {
+        eprintln!("  warning: {w}");
+    }
+    if failed {
+        return Ok(ExitCode::from(1));
+    }
+    println!(
+        "{}: ok ({} routes, {} upstreams, {} warning(s))",
+        config.source,
+        config.routes.len(),
+        config.upstreams.len(),
+        config.warnings.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `doorman explain`.
+pub struct ExplainRequest {
+    pub config: PathBuf,
+    pub token: Option<String>,
+    pub claims: Option<String>,
+    pub navigate: bool,
+    pub json: bool,
+    pub method: String,
+    pub path: String,
+}
+
+/// `doorman explain`: prints every check and the decision.
+pub fn explain(req: &ExplainRequest) -> Result<ExitCode, CommandError> {
+    let config = Config::load(&req.config)?;
+    let method =
+        http::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+            CommandError::Input(format!(
+                "{:?} is not an HTTP method; use e.g. GET or POST",
+                req.method
+            ))
+        })?;
+    let token = match (&req.token, &req.claims) {
+        (Some(t), _) => TokenInput::Token(t.trim().to_string()),
+        (None, Some(c)) => TokenInput::Claims(read_json_arg(c, "--claims")?),
+        (None, None) => TokenInput::None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CommandError::Runtime)?;
+    let explanation: Explanation = runtime.block_on(async {
+        let keys = KeyStore::new(&config.clerk, Arc::new(Metrics::new()))
+            .map_err(|e| CommandError::Input(e.to_string()))?;
+        if matches!(token, TokenInput::Token(_)) {
+            keys.load()
+                .await
+                .map_err(|e| CommandError::Input(format!("cannot load the signing keys to verify --token: {e}; use --claims to skip verification")))?;
+        }
+        Ok::<_, CommandError>(
+            explain_request(&config, &keys, &SystemClock as &dyn Clock, &method, &req.path, req.navigate, &token).await,
+        )
+    })?;
+    if req.json {
+        println!("{}", explanation.to_json());
+    } else {
+        print!("{}", explanation.to_text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `doorman token mint`: prints a signed token.
+pub fn mint_command(
+    key: &Path,
+    claims: &str,
+    kid: &str,
+    ttl: &str,
+) -> Result<ExitCode, CommandError> {
+    let pem = std::fs::read_to_string(key)
+        .map_err(|e| CommandError::Input(format!("cannot read --key {}: {e}", key.display())))?;
+    let signing = SigningKey::from_pem(&pem)
+        .map_err(|e| CommandError::Input(format!("--key {}: {e}", key.display())))?;
+    let ttl = humantime::parse_duration(ttl).map_err(|_| {
+        CommandError::Input(format!(
+            "--ttl {ttl:?} is not a duration; write e.g. 60s or 5m"
+        ))
+    })?;
+    let mut claims = read_json_arg(claims, "--claims")?;
+    let Some(obj) = claims.as_object_mut() else {
+        return Err(CommandError::Input(
+            "--claims must be a JSON object, like '{\"sub\":\"user_1\",\"sid\":\"sess_1\"}'".into(),
+        ));
+    };
+    let now = SystemClock.now_unix();
+    let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+    obj.entry("iat").or_insert(Value::from(now));
+    obj.entry("nbf")
+        .or_insert(Value::from(now.saturating_sub(10)));
+    obj.entry("exp")
+        .or_insert(Value::from(now.saturating_add(ttl)));
+    let token =
+        mint_token(&signing, kid, &claims).map_err(|e| CommandError::Input(e.to_string()))?;
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub use mint_command as mint;
+
+/// Reads a JSON argument given inline or as `@FILE`.
+fn read_json_arg(arg: &str, flag: &str) -> Result<Value, CommandError> {
+    let text = match arg.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file)
+            .map_err(|e| CommandError::Input(format!("cannot read {flag} file {file}: {e}")))?,
+        None => arg.to_string(),
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        CommandError::Input(format!(
+            "{flag} is not valid JSON ({e}); quote it in single quotes or pass @FILE"
+        ))
+    })
+}

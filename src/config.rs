@@ -1,0 +1,220 @@
+//! The validated, compiled configuration: what the server runs on.
+//!
+//! `Config::load` reads a file, interpolates `${VAR}`, maps it onto the raw structs
+//! ([`raw`]) and compiles it ([`compile`]) into these types: parsed durations and addresses,
+//! resolved upstream indexes, a pre-built route matcher. Every problem is reported at once
+//! ([`error`]). Nothing here does network I/O; key files are read by the key stage.
+
+pub mod compile;
+pub mod error;
+pub mod interp;
+pub mod raw;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderName;
+use ipnet::IpNet;
+
+pub use error::{ConfigError, Problem};
+
+use crate::route::{MethodSet, Pattern, RouteTable};
+use crate::token::claims::ClaimPointers;
+use crate::token::verify::VerifyOptions;
+
+/// A loaded, valid config.
+#[derive(Debug)]
+pub struct Config {
+    pub server: Server,
+    pub clerk: Clerk,
+    pub redirects: Redirects,
+    pub claims: ClaimPointers,
+    pub headers: IdentityHeaders,
+    pub limits: Limits,
+    pub upstreams: Vec<Upstream>,
+    /// The policy of requests that match no route (its name is `default`).
+    pub defaults: Route,
+    pub routes: Vec<Route>,
+    /// Matcher over `routes` (indexes into it).
+    pub table: RouteTable,
+    /// Things that load but are probably mistakes.
+    pub warnings: Vec<Problem>,
+    /// Where the config came from, for messages.
+    pub source: String,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub trusted_proxies: Vec<IpNet>,
+    pub shutdown_grace: Duration,
+}
+
+/// Where verification keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    JwksUrl(String),
+    JwksFile(PathBuf),
+    PemText(String),
+    PemFile(PathBuf),
+}
+
+/// `[clerk]`.
+#[derive(Debug, Clone)]
+pub struct Clerk {
+    pub keys: KeySource,
+    pub verify: VerifyOptions,
+    pub jwks_refresh: Duration,
+    pub jwks_max_stale: Duration,
+    pub jwks_timeout: Duration,
+    pub jwks_unknown_kid_interval: Duration,
+    pub session_cookie: String,
+}
+
+/// A redirect destination: a same-site path or an absolute URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectTarget {
+    /// What goes into `Location` (before the return parameter).
+    pub url: String,
+    /// The path on this site, when `url` is relative (used by the loop guards).
+    pub local_path: Option<String>,
+}
+
+/// `[redirects]`.
+#[derive(Debug, Clone)]
+pub struct Redirects {
+    pub sign_in: RedirectTarget,
+    pub onboarding: RedirectTarget,
+    pub after_onboarding: RedirectTarget,
+    pub return_to_param: String,
+}
+
+/// `[headers]`: identity header names, and every name stripped from incoming requests.
+#[derive(Debug, Clone)]
+pub struct IdentityHeaders {
+    pub user_id: HeaderName,
+    pub session_id: HeaderName,
+    pub user_type: HeaderName,
+    pub org_id: HeaderName,
+    pub org_role: HeaderName,
+    pub roles: HeaderName,
+    pub permissions: HeaderName,
+    pub feature_flags: HeaderName,
+    pub onboarding_status: HeaderName,
+    /// Lowercase names, with `_` written as `-`, of every header removed from clients.
+    pub strip: Vec<String>,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_token_bytes: usize,
+    pub header_read_timeout: Duration,
+    pub max_header_bytes: usize,
+}
+
+/// Whether the upstream is reached over TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+/// `[[upstreams]]`.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub name: Arc<str>,
+    pub scheme: Scheme,
+    /// `host:port`.
+    pub authority: String,
+    /// Prefix put before every forwarded path, without a trailing `/` (often empty).
+    pub path_prefix: String,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+/// Who may pass at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    SignedIn,
+    /// Only for `[defaults]`: unmatched requests are refused.
+    Deny,
+}
+
+/// What the route does with onboarding status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Onboarding {
+    Required,
+    Skip,
+    IncompleteOnly,
+}
+
+/// How denials are rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Respond {
+    Page,
+    Api,
+    Auto,
+}
+
+/// One compiled route (or the defaults).
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub name: Arc<str>,
+    /// `None` only for the defaults.
+    pub pattern: Option<Pattern>,
+    pub methods: Option<MethodSet>,
+    /// Index into `Config::upstreams`.
+    pub upstream: usize,
+    pub access: Access,
+    pub onboarding: Onboarding,
+    pub respond: Respond,
+    pub permissions_all: Vec<String>,
+    pub permissions_any: Vec<String>,
+    pub roles_any: Vec<String>,
+    pub user_types: Vec<String>,
+    pub org_roles_any: Vec<String>,
+    pub feature_flags_all: Vec<String>,
+}
+
+impl Config {
+    /// Reads and compiles the file at `path`, reading `${VAR}` from the process environment.
+    pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Config::parse(&text, &shown, &|name| std::env::var(name).ok())
+    }
+
+    /// Compiles config text; `source` names it in messages, `env` answers `${VAR}`.
+    pub fn parse(
+        text: &str,
+        source: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        compile::compile_text(text, source, env)
+    }
+
+    /// The route that decides `method` + `path`, or the defaults.
+    pub fn route_for(&self, method: &http::Method, path: &crate::path::NormalizedPath) -> &Route {
+        self.table
+            .lookup(method, path)
+            .and_then(|i| self.routes.get(i))
+            .unwrap_or(&self.defaults)
+    }
+
+    /// The upstream a route forwards to.
+    pub fn upstream_of(&self, route: &Route) -> Option<&Upstream> {
+        self.upstreams.get(route.upstream)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,51 @@
+//! doorman: an edge authorization proxy for applications that sign users in with Clerk.
+//!
+//! Every request passes the same named stages, in this order. Only the edges do I/O; the
+//! middle is pure functions over owned data.
+//!
+//! ```text
+//! accept (TCP, HTTP/1.1 + HTTP/2)      server
+//!   → take one config snapshot         proxy     (a reload never mixes two configs)
+//!   → facts about the request          request   (method, normalized path, navigation?)
+//!   → route lookup                     route     (pure; compiled once at config load)
+//!   → token extraction                 token::extract (header, then cookie; pure)
+//!   → key lookup                       jwks      (the only await on the auth path)
+//!   → verification                     token::verify  (pure: key and clock passed in)
+//!   → claims → identity                token::claims  (v1/v2 Clerk claims, custom pointers)
+//!   → decide(facts, route, auth)       decide    (pure: returns a Decision value)
+//!   → metrics + one log line           proxy
+//!   → forward or respond               forward / upstream / respond
+//! ```
+//!
+//! The config is parsed into raw structs, then compiled ([`config`]) into validated routes
+//! and upstreams; the server only sees the compiled form. See `README.md` for the user's
+//! view and `CONTRACT.md` (shared docs) for the interface.
+
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod app;
+pub mod authn;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod decide;
+pub mod decision;
+pub mod demo;
+pub mod echo;
+pub mod explain;
+pub mod forward;
+pub mod jwks;
+pub mod keys;
+pub mod metrics;
+pub mod mint;
+pub mod path;
+pub mod proxy;
+pub mod redirect;
+pub mod request;
+pub mod respond;
+pub mod route;
+pub mod server;
+pub mod telemetry;
+pub mod token;
+pub mod upstream;

@@ -1,0 +1,151 @@
+//! The `doorman` binary: parse the command line, call the library, map errors to exit codes
+//! (0 success, 1 invalid config or input, 2 usage) and one readable line on stderr.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "doorman",
+    version,
+    about = "Edge authorization proxy for Clerk-authenticated apps"
+)]
+struct Cli {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Args, Clone)]
+struct ConfigArg {
+    /// The config file [default: $DOORMAN_CONFIG, else config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    fn path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .or_else(|| std::env::var_os("DOORMAN_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("config.toml"))
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the proxy (the default).
+    Run,
+    /// Validate a config without serving; exit 1 when invalid.
+    Check,
+    /// Show how a request would be decided, check by check.
+    Explain(ExplainArgs),
+    /// Run a self-contained demonstration on loopback.
+    Demo(DemoArgs),
+    /// Test-token tools.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// A session token to verify exactly as the proxy would (needs the keys).
+    #[arg(long, conflicts_with = "claims")]
+    token: Option<String>,
+    /// A JSON payload to decide with, skipping verification.
+    #[arg(long)]
+    claims: Option<String>,
+    /// Treat the request as a browser navigation (pages get redirects, not 401/403).
+    #[arg(long)]
+    navigate: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// HTTP method, e.g. GET.
+    method: String,
+    /// Path (and query) of the request, e.g. /dashboard?tab=1.
+    path: String,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Public listener of the demo proxy.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Admin listener of the demo proxy.
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    admin_listen: String,
+    /// Run the scenarios, print the results and exit instead of serving until Ctrl-C.
+    #[arg(long)]
+    once: bool,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a signed RS256 test token.
+    Mint {
+        /// PEM private key file (PKCS#8 or PKCS#1 RSA).
+        #[arg(long)]
+        key: PathBuf,
+        /// The claims as JSON (or @FILE). iat, nbf and exp are added when absent.
+        #[arg(long)]
+        claims: String,
+        /// The `kid` header.
+        #[arg(long, default_value = "doorman-test")]
+        kid: String,
+        /// Lifetime when `exp` is absent.
+        #[arg(long, default_value = "60s")]
+        ttl: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    doorman::telemetry::init();
+    let path = cli.config.path();
+    let result = match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run(&path),
+        Command::Check => doorman::commands::check(&path),
+        Command::Explain(a) => doorman::commands::explain(&doorman::commands::ExplainRequest {
+            config: path,
+            token: a.token,
+            claims: a.claims,
+            navigate: a.navigate,
+            json: a.json,
+            method: a.method,
+            path: a.path,
+        }),
+        Command::Demo(a) => doorman::demo::main(&a.listen, &a.admin_listen, a.once),
+        Command::Token {
+            command:
+                TokenCommand::Mint {
+                    key,
+                    claims,
+                    kid,
+                    ttl,
+                },
+        } => doorman::commands::mint(&key, &claims, &kid, &ttl),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("doorman: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(path: &std::path::Path) -> Result<ExitCode, doorman::commands::CommandError> {
+    let config = doorman::config::Config::load(path)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(doorman::commands::CommandError::Runtime)?;
+    runtime.block_on(doorman::app::run(config))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,123 @@
+//! Forwarding: bodies stream both ways, hop-by-hop headers go, upstream answers come back,
+//! and a dead or slow upstream gets a JSON 502/504 without hanging the client.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use tokio::net::TcpListener;
+
+use crate::support::{claims, key, token, Harness, JwksServer, BASE_CONFIG, KID};
+
+#[tokio::test]
+async fn request_body_query_and_method_reach_the_upstream_unchanged() {
+    let h = Harness::start().await;
+    let body = vec![b'x'; 3 * 1024 * 1024];
+    let mut req = h.client.request("POST", "/api/onboarding/step?x=1&y=%2F");
+    *req.body_mut() = Full::new(Bytes::from(body.clone()));
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", token(&claims())).parse().unwrap(),
+    );
+    req.headers_mut()
+        .insert("content-type", "application/octet-stream".parse().unwrap());
+    let reply = h.client.send(req).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let seen = h.echo.last().unwrap();
+    assert_eq!(seen.method, "POST");
+    assert_eq!(seen.target, "/api/onboarding/step?x=1&y=%2F");
+    assert_eq!(seen.body.len(), body.len());
+    assert_eq!(
+        seen.header("content-type").as_deref(),
+        Some("application/octet-stream")
+    );
+}
+
+#[tokio::test]
+async fn hop_by_hop_headers_are_removed() {
+    let h = Harness::start().await;
+    let mut req = h.client.request("GET", "/public/x");
+    req.headers_mut()
+        .insert("connection", "keep-alive, x-drop-me".parse().unwrap());
+    req.headers_mut().insert("x-drop-me", "1".parse().unwrap());
+    req.headers_mut()
+        .insert("keep-alive", "timeout=5".parse().unwrap());
+    req.headers_mut()
+        .insert("proxy-authorization", "Basic Zm9vOmJhcg==".parse().unwrap());
+    req.headers_mut().insert("te", "trailers".parse().unwrap());
+    req.headers_mut().insert("x-keep-me", "1".parse().unwrap());
+    h.client.send(req).await;
+    let seen = h.echo.last().unwrap();
+    for gone in ["x-drop-me", "keep-alive", "proxy-authorization", "te"] {
+        assert!(seen.header(gone).is_none(), "{gone} was forwarded");
+    }
+    assert_eq!(seen.header("x-keep-me").as_deref(), Some("1"));
+}
+
+#[tokio::test]
+async fn upstream_status_and_headers_come_back() {
+    let h = Harness::start().await;
+    let reply = h.client.get("/public/x").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(reply.json()["upstream"], "echo");
+}
+
+async fn harness_with_upstream(url: String) -> Harness {
+    let jwks = JwksServer::start(&[(key(), KID)]).await;
+    let echo = doorman::echo::Echo::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let config = BASE_CONFIG
+        .replace("${UPSTREAM_URL}", "${DEAD_URL}")
+        .replace("timeout = \"2s\"", "timeout = \"300ms\"");
+    Harness::with_parts(&config, jwks, echo, move |name| {
+        (name == "DEAD_URL").then(|| url.clone())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn refused_upstream_connection_is_502_json() {
+    // Bind then drop, so the port is (almost certainly) closed.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let h = harness_with_upstream(format!("http://127.0.0.1:{port}")).await;
+    let reply = h.client.get("/public/x").await;
+    assert_eq!(reply.status, 502);
+    assert_eq!(reply.json()["error"], "bad_gateway");
+    assert_eq!(reply.reason(), "upstream_unreachable");
+    assert!(h
+        .metrics()
+        .await
+        .contains("doorman_requests_total{route=\"public\",decision=\"upstream_error\"} 1"));
+}
+
+#[tokio::test]
+async fn silent_upstream_is_504_json_after_the_timeout() {
+    // Accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let h = harness_with_upstream(format!("http://{addr}")).await;
+    let started = std::time::Instant::now();
+    let reply = tokio::time::timeout(Duration::from_secs(10), h.client.get("/public/x"))
+        .await
+        .expect("client hung");
+    assert_eq!(reply.status, 504);
+    assert_eq!(reply.reason(), "upstream_timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -1,0 +1,14 @@
+//! Integration tests: doorman started in-process on loopback ports, talked to over real
+//! sockets, with an echo upstream that reports what it received and a JWKS server the tests
+//! control. One binary, so it links once.
+
+mod support;
+
+mod admin;
+mod cli;
+mod decision_order;
+mod forwarding;
+mod hostile;
+mod identity;
+mod keys;
+mod vectors;
