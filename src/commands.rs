@@ -156,6 +156,24 @@ pub fn mint_command(
 
 pub use mint_command as mint;
 
+/// `doorman token keygen`: writes a new private key and prints its JWKS (for local tests).
+pub fn keygen(out: &Path, kid: &str) -> Result<ExitCode, CommandError> {
+    let key = SigningKey::generate_2048().map_err(|e| CommandError::Input(e.to_string()))?;
+    let pem = key
+        .to_pkcs8_pem()
+        .map_err(|e| CommandError::Input(e.to_string()))?;
+    if out.exists() {
+        return Err(CommandError::Input(format!(
+            "{} already exists; pick another --out or remove it",
+            out.display()
+        )));
+    }
+    std::fs::write(out, pem)
+        .map_err(|e| CommandError::Input(format!("cannot write {}: {e}", out.display())))?;
+    println!("{}", crate::mint::jwks_json(&[(&key, kid)]));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Reads a JSON argument given inline or as `@FILE`.
 fn read_json_arg(arg: &str, flag: &str) -> Result<Value, CommandError> {
     let text = match arg.strip_prefix('@') {

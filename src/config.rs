@@ -52,6 +52,8 @@ pub struct Server {
     pub admin_listen: SocketAddr,
     pub trusted_proxies: Vec<IpNet>,
     pub shutdown_grace: Duration,
+    /// Runtime worker threads; `None` means one per CPU.
+    pub workers: Option<usize>,
 }
 
 /// Where verification keys come from.

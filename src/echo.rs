@@ -20,6 +20,9 @@ use tokio::net::TcpListener;
 
 use crate::respond::{full, Body};
 
+/// Requests kept for inspection; older ones are dropped.
+const MAX_RECORDED: usize = 10_000;
+
 /// One request as the upstream saw it.
 #[derive(Debug, Clone)]
 pub struct Seen {
@@ -147,6 +150,10 @@ async fn answer(
     };
     let report = record.to_json();
     if let Ok(mut all) = seen.lock() {
+        // Bounded: a long-running demo keeps only the most recent requests.
+        if all.len() >= MAX_RECORDED {
+            all.drain(..MAX_RECORDED / 2);
+        }
         all.push(record);
     }
     let mut resp = Response::new(full(format!("{report:#}\n")));

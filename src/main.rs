@@ -102,11 +102,22 @@ enum TokenCommand {
         #[arg(long, default_value = "60s")]
         ttl: String,
     },
+    /// Generate an RSA-2048 signing key (PKCS#8 PEM) and print its JWKS.
+    Keygen {
+        /// Where to write the private key.
+        #[arg(long)]
+        out: PathBuf,
+        /// The `kid` of the key in the printed JWKS.
+        #[arg(long, default_value = "doorman-test")]
+        kid: String,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    doorman::telemetry::init();
+    // The demo prints its own report; per-request log lines would bury it.
+    let quiet = matches!(cli.command, Some(Command::Demo(_)));
+    doorman::telemetry::init(if quiet { "warn" } else { "info" });
     let path = cli.config.path();
     let result = match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(&path),
@@ -130,6 +141,9 @@ fn main() -> ExitCode {
                     ttl,
                 },
         } => doorman::commands::mint(&key, &claims, &kid, &ttl),
+        Command::Token {
+            command: TokenCommand::Keygen { out, kid },
+        } => doorman::commands::keygen(&out, &kid),
     };
     match result {
         Ok(code) => code,
@@ -142,7 +156,11 @@ fn main() -> ExitCode {
 
 fn run(path: &std::path::Path) -> Result<ExitCode, doorman::commands::CommandError> {
     let config = doorman::config::Config::load(path)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = config.server.workers {
+        builder.worker_threads(workers);
+    }
+    let runtime = builder
         .enable_all()
         .build()
         .map_err(doorman::commands::CommandError::Runtime)?;

@@ -5,9 +5,11 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber once (later calls are ignored).
-pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// Installs the global subscriber once (later calls are ignored). `default_level` applies
+/// when `RUST_LOG` is not set.
+pub fn init(default_level: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let json = std::env::var("DOORMAN_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -47,6 +47,8 @@ pub struct RawServer {
     pub trusted_proxies: Option<Vec<String>>,
     /// How long in-flight requests may take to finish on SIGTERM. Default `10s`.
     pub shutdown_grace: Option<String>,
+    /// Worker threads of the runtime. Default: one per CPU.
+    pub workers: Option<u64>,
 }
 
 /// `[clerk]`: the key source and the token rules.

@@ -1,0 +1,344 @@
+//! Compiling the scalar sections: `[server]`, `[clerk]`, `[redirects]`, `[claims]`,
+//! `[limits]`. Each function validates its keys and records problems; none does I/O.
+
+use super::*;
+
+pub(super) fn compile_server(raw: &RawServer, p: &mut Problems) -> Server {
+    let listen = socket_addr(p, "server.listen", raw.listen.as_deref(), "0.0.0.0:8080");
+    let admin_listen = socket_addr(
+        p,
+        "server.admin_listen",
+        raw.admin_listen.as_deref(),
+        "127.0.0.1:9090",
+    );
+    if listen == admin_listen && listen.port() != 0 {
+        p.err(
+            "server.admin_listen",
+            "the admin listener must not share the public listener's address (metrics would be public); pick another port",
+        );
+    }
+    if raw.tls_cert.is_some() || raw.tls_key.is_some() {
+        p.err(
+            "server.tls_cert",
+            "TLS termination is not available in this version of doorman; terminate TLS in front of it or remove tls_cert and tls_key",
+        );
+    }
+    let mut trusted_proxies = Vec::new();
+    for (i, text) in raw.trusted_proxies.iter().flatten().enumerate() {
+        let parsed = text
+            .parse::<IpNet>()
+            .or_else(|_| text.parse::<IpAddr>().map(IpNet::from));
+        match parsed {
+            Ok(net) => trusted_proxies.push(net),
+            Err(_) => p.err(
+                format!("server.trusted_proxies[{i}]"),
+                format!("{text:?} is not a CIDR or IP address; write e.g. \"10.0.0.0/8\" or \"127.0.0.1\""),
+            ),
+        }
+    }
+    let shutdown_grace = duration(
+        p,
+        "server.shutdown_grace",
+        raw.shutdown_grace.as_deref(),
+        Duration::from_secs(10),
+    );
+    let workers = raw.workers.and_then(|w| match usize::try_from(w) {
+        Ok(n) if (1..=1024).contains(&n) => Some(n),
+        _ => {
+            p.err(
+                "server.workers",
+                format!("{w} is out of range; use 1 to 1024, or leave it out for one per CPU"),
+            );
+            None
+        }
+    });
+    Server {
+        listen,
+        admin_listen,
+        trusted_proxies,
+        shutdown_grace,
+        workers,
+    }
+}
+
+pub(super) fn compile_clerk(raw: Option<&RawClerk>, p: &mut Problems) -> Clerk {
+    let default = RawClerk::default();
+    let raw = match raw {
+        Some(raw) => raw,
+        None => {
+            p.err(
+                "clerk",
+                "the [clerk] section is missing; add it with `issuer` and one key source (jwks_url, jwks_file, public_key_pem or public_key_file)",
+            );
+            &default
+        }
+    };
+    let issuer = match raw.issuer.as_deref().map(str::trim) {
+        Some(i) if !i.is_empty() => {
+            if !(i.starts_with("https://") || i.starts_with("http://")) {
+                p.err(
+                    "clerk.issuer",
+                    format!("{i:?} is not a URL; use your Frontend API URL, like \"https://clerk.example.com\""),
+                );
+            } else if i.ends_with('/') {
+                p.warn(
+                    "clerk.issuer",
+                    "Clerk issuers have no trailing slash and `iss` is compared exactly; remove the final /",
+                );
+            }
+            i.to_string()
+        }
+        _ => {
+            if raw.issuer.is_some() || !p.errors.iter().any(|e| e.at == "clerk") {
+                p.err(
+                    "clerk.issuer",
+                    "missing; set it to your Frontend API URL (the tokens' `iss`), like \"https://clerk.example.com\"",
+                );
+            }
+            String::new()
+        }
+    };
+    let keys = key_source(raw, p);
+    let authorized_parties: Vec<String> = raw.authorized_parties.clone().unwrap_or_default();
+    for (i, party) in authorized_parties.iter().enumerate() {
+        let at = format!("clerk.authorized_parties[{i}]");
+        if !(party.starts_with("https://") || party.starts_with("http://")) {
+            p.err(
+                at,
+                format!("{party:?} is not an origin; write it like \"https://example.com\""),
+            );
+        } else if party.ends_with('/') {
+            p.err(
+                at,
+                format!("{party:?} ends with /, but `azp` is an origin without one and is compared exactly; remove the final /"),
+            );
+        }
+    }
+    let clock_skew = duration(
+        p,
+        "clerk.clock_skew",
+        raw.clock_skew.as_deref(),
+        Duration::from_secs(5),
+    );
+    if clock_skew > Duration::from_secs(300) {
+        p.err(
+            "clerk.clock_skew",
+            "more than 5m of skew would keep expired 60-second session tokens alive for long; use a few seconds",
+        );
+    }
+    let session_cookie = raw
+        .session_cookie
+        .clone()
+        .unwrap_or_else(|| "__session".to_string());
+    if session_cookie.is_empty()
+        || !session_cookie
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    {
+        p.err(
+            "clerk.session_cookie",
+            format!("{session_cookie:?} is not a cookie name; use letters, digits, _ - or ., like \"__session\""),
+        );
+    }
+    let jwks_refresh = duration(
+        p,
+        "clerk.jwks_refresh",
+        raw.jwks_refresh.as_deref(),
+        Duration::from_secs(300),
+    );
+    if jwks_refresh < Duration::from_secs(1) {
+        p.err("clerk.jwks_refresh", "must be at least 1s");
+    }
+    Clerk {
+        keys,
+        verify: VerifyOptions {
+            issuer,
+            authorized_parties,
+            clock_skew_secs: clock_skew.as_secs(),
+            accept_pending: raw.accept_pending_sessions.unwrap_or(false),
+        },
+        jwks_refresh,
+        jwks_max_stale: duration(
+            p,
+            "clerk.jwks_max_stale",
+            raw.jwks_max_stale.as_deref(),
+            Duration::from_secs(3600),
+        ),
+        jwks_timeout: duration(
+            p,
+            "clerk.jwks_timeout",
+            raw.jwks_timeout.as_deref(),
+            Duration::from_secs(5),
+        ),
+        jwks_unknown_kid_interval: duration(
+            p,
+            "clerk.jwks_unknown_kid_interval",
+            raw.jwks_unknown_kid_interval.as_deref(),
+            Duration::from_secs(30),
+        ),
+        session_cookie,
+    }
+}
+
+pub(super) fn key_source(raw: &RawClerk, p: &mut Problems) -> KeySource {
+    let mut sources = Vec::new();
+    if let Some(url) = &raw.jwks_url {
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.parse::<http::Uri>().is_err()
+        {
+            p.err(
+                "clerk.jwks_url",
+                format!("{url:?} is not an http(s) URL; use e.g. \"https://clerk.example.com/.well-known/jwks.json\""),
+            );
+        }
+        sources.push(("jwks_url", KeySource::JwksUrl(url.clone())));
+    }
+    if let Some(file) = &raw.jwks_file {
+        sources.push(("jwks_file", KeySource::JwksFile(PathBuf::from(file))));
+    }
+    if let Some(pem) = &raw.public_key_pem {
+        if !pem.contains("-----BEGIN") {
+            p.err(
+                "clerk.public_key_pem",
+                "does not look like a PEM public key (no -----BEGIN line); paste the key from Clerk's dashboard (API keys → Show JWT public key → PEM)",
+            );
+        }
+        sources.push(("public_key_pem", KeySource::PemText(pem.clone())));
+    }
+    if let Some(file) = &raw.public_key_file {
+        sources.push(("public_key_file", KeySource::PemFile(PathBuf::from(file))));
+    }
+    match sources.len() {
+        1 => sources.remove(0).1,
+        0 => {
+            p.err(
+                "clerk",
+                "no key source; set exactly one of jwks_url, jwks_file, public_key_pem or public_key_file",
+            );
+            KeySource::PemText(String::new())
+        }
+        _ => {
+            let names: Vec<&str> = sources.iter().map(|(n, _)| *n).collect();
+            p.err(
+                "clerk",
+                format!(
+                    "{} key sources are set ({}); keep exactly one",
+                    names.len(),
+                    names.join(", ")
+                ),
+            );
+            sources.remove(0).1
+        }
+    }
+}
+
+pub(super) fn redirect_target(
+    p: &mut Problems,
+    at: &str,
+    value: Option<&str>,
+    default: &str,
+) -> RedirectTarget {
+    let url = value.unwrap_or(default).trim().to_string();
+    let bytes = url.as_bytes();
+    let is_path = bytes.first() == Some(&b'/') && !matches!(bytes.get(1), Some(b'/' | b'\\'));
+    let is_absolute = url.starts_with("https://") || url.starts_with("http://");
+    let clean = url.bytes().all(|b| b.is_ascii_graphic()) && !url.contains('\\');
+    if !clean || !(is_path || is_absolute) {
+        p.err(
+            at,
+            format!("{url:?} is not a redirect target; use a path on this site starting with one /, like \"/sign-in\", or an absolute https:// URL"),
+        );
+    }
+    let local_path = is_path.then(|| {
+        let end = url.find(['?', '#']).unwrap_or(url.len());
+        url[..end].to_string()
+    });
+    RedirectTarget { url, local_path }
+}
+
+pub(super) fn compile_redirects(raw: &RawRedirects, p: &mut Problems) -> Redirects {
+    let return_to_param = raw
+        .return_to_param
+        .clone()
+        .unwrap_or_else(|| "redirect_url".to_string());
+    if return_to_param.is_empty()
+        || !return_to_param
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    {
+        p.err(
+            "redirects.return_to_param",
+            format!("{return_to_param:?} is not a plain query parameter name; use letters, digits, _ - or ."),
+        );
+    }
+    Redirects {
+        sign_in: redirect_target(
+            p,
+            "redirects.sign_in_url",
+            raw.sign_in_url.as_deref(),
+            "/sign-in",
+        ),
+        onboarding: redirect_target(
+            p,
+            "redirects.onboarding_url",
+            raw.onboarding_url.as_deref(),
+            "/onboarding",
+        ),
+        after_onboarding: redirect_target(
+            p,
+            "redirects.after_onboarding_url",
+            raw.after_onboarding_url.as_deref(),
+            "/dashboard",
+        ),
+        return_to_param,
+    }
+}
+
+pub(super) fn compile_claims(raw: &RawClaims, p: &mut Problems) -> ClaimPointers {
+    let mut pointer = |key: &str, value: &Option<String>| -> Option<String> {
+        let v = value.as_ref()?;
+        if let Err(message) = validate_pointer(v) {
+            p.err(format!("claims.{key}"), message);
+        }
+        Some(v.clone())
+    };
+    ClaimPointers {
+        user_type: pointer("user_type", &raw.user_type),
+        roles: pointer("roles", &raw.roles),
+        permissions: pointer("permissions", &raw.permissions),
+        feature_flags: pointer("feature_flags", &raw.feature_flags),
+        onboarding_status: pointer("onboarding_status", &raw.onboarding_status),
+        active: pointer("active", &raw.active),
+        onboarding_complete_values: raw
+            .onboarding_complete_values
+            .clone()
+            .unwrap_or_else(|| vec!["completed".to_string()]),
+    }
+}
+
+pub(super) fn compile_limits(raw: &RawLimits, p: &mut Problems) -> Limits {
+    let max_token_bytes = raw.max_token_bytes.unwrap_or(16 * 1024);
+    if !(1024..=1024 * 1024).contains(&max_token_bytes) {
+        p.err(
+            "limits.max_token_bytes",
+            format!("{max_token_bytes} is out of range; use between 1024 and 1048576 (Clerk session tokens are a few KB)"),
+        );
+    }
+    let max_header_bytes = raw.max_header_bytes.unwrap_or(64 * 1024);
+    if !(8192..=1024 * 1024).contains(&max_header_bytes) {
+        p.err(
+            "limits.max_header_bytes",
+            format!("{max_header_bytes} is out of range; use between 8192 and 1048576"),
+        );
+    }
+    Limits {
+        max_token_bytes: usize::try_from(max_token_bytes).unwrap_or(16 * 1024),
+        header_read_timeout: duration(
+            p,
+            "limits.header_read_timeout",
+            raw.header_read_timeout.as_deref(),
+            Duration::from_secs(10),
+        ),
+        max_header_bytes: usize::try_from(max_header_bytes).unwrap_or(64 * 1024),
+    }
+}
