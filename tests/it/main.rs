@@ -11,4 +11,5 @@ mod forwarding;
 mod hostile;
 mod identity;
 mod keys;
+mod template;
 mod vectors;
