@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use crate::admin::{self, AdminState};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, KeySource};
+use crate::handshake::exchange::Exchanger;
 use crate::jwks::{KeyLoadError, KeyStore};
 use crate::metrics::Metrics;
 use crate::proxy::{Shared, Snapshot};
@@ -34,6 +35,8 @@ pub enum StartError {
     },
     #[error("signing keys: {0}")]
     Keys(#[from] KeyLoadError),
+    #[error("Clerk handshake: {0}")]
+    Handshake(String),
     #[error("crypto self-test failed: {0}")]
     SelfTest(String),
 }
@@ -80,11 +83,18 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
     let admin_addr = local_addr(&admin_listener, config.server.admin_listen);
     let grace = config.server.shutdown_grace;
     let upstreams = Upstreams::new(&config.upstreams);
+    let exchanger = match &config.clerk.handshake {
+        Some(h) => Some(
+            Exchanger::new(h, config.clerk.ca_file.as_deref()).map_err(StartError::Handshake)?,
+        ),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         snapshot: ArcSwap::from_pointee(Snapshot {
             config,
             upstreams,
             keys: keys.clone(),
+            exchanger,
         }),
         metrics,
         clock: options.clock,

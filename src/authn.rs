@@ -18,15 +18,16 @@ use crate::token::error::TokenError;
 use crate::token::extract::extract_token;
 use crate::token::parse::ParsedToken;
 
-/// Authenticates a request's credentials.
+/// Authenticates a request's credentials; the cookie token is read from `session_cookie`.
 pub async fn authenticate(
     headers: &HeaderMap,
     config: &Config,
     keys: &KeyStore,
     clock: &dyn Clock,
     metrics: &Metrics,
+    session_cookie: &str,
 ) -> Auth {
-    let token = match extract_token(headers, &config.clerk.session_cookie) {
+    let token = match extract_token(headers, session_cookie) {
         Ok(Some((token, _source))) => token,
         Ok(None) => return Auth::Anonymous,
         Err(e) => return refused(metrics, e),

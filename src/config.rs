@@ -75,6 +75,27 @@ pub struct Clerk {
     pub jwks_timeout: Duration,
     pub jwks_unknown_kid_interval: Duration,
     pub session_cookie: String,
+    /// Sent as `Authorization: Bearer` to the key endpoint and the Backend API.
+    pub secret_key: Option<String>,
+    /// Suffix of `__session_<suffix>` / `__client_uat_<suffix>` (from the publishable key).
+    pub cookie_suffix: Option<String>,
+    /// The Clerk handshake for browsers with an expired token; `None` without both keys.
+    pub handshake: Option<Handshake>,
+    /// Extra CA certificates for outgoing HTTPS to Clerk.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Where and how the Clerk handshake runs (`publishable_key` and `secret_key` both set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handshake {
+    /// Frontend API base, e.g. `https://clerk.example.com` (no trailing `/`).
+    pub frontend_api: String,
+    /// Backend API base, e.g. `https://api.clerk.com` (no trailing `/`).
+    pub api_url: String,
+    pub secret_key: String,
+    /// The site's origin for `redirect_url`, when configured.
+    pub app_origin: Option<String>,
+    pub timeout: Duration,
 }
 
 /// A redirect destination: a same-site path or an absolute URL.

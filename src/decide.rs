@@ -24,6 +24,10 @@ pub enum Auth {
     Valid(Arc<Identity>),
     /// A token was sent and refused.
     Invalid(TokenError),
+    /// A signed-in browser whose token needs Clerk's handshake (see [`crate::handshake`]).
+    Refresh { reason: &'static str },
+    /// Treated as signed out for a reason other than the token (e.g. the handshake limit).
+    SignedOut { reason: &'static str },
 }
 
 impl Auth {
@@ -57,6 +61,8 @@ pub fn decide(facts: &Facts<'_>, route: &Route, auth: &Auth, config: &Config) ->
         }
         Auth::Anonymous => return signed_out(page, TokenError::Missing.reason()),
         Auth::Invalid(e) => return signed_out(page, e.reason()),
+        Auth::SignedOut { reason } => return signed_out(page, reason),
+        Auth::Refresh { reason } => return Decision::Handshake { reason },
     };
     if let Some(d) = onboarding(facts, route, identity, config, page) {
         return d;

@@ -13,6 +13,8 @@ pub enum Decision {
     Forward,
     /// A page request without a valid session: go sign in.
     RedirectSignIn { reason: &'static str },
+    /// A signed-in browser with a token to refresh: Clerk's handshake (307).
+    Handshake { reason: &'static str },
     /// A page request of a user who has not finished onboarding.
     RedirectOnboarding,
     /// An onboarded user on an `incomplete_only` page: send them on to this same-site target.
@@ -33,6 +35,7 @@ impl Decision {
         match self {
             Decision::Forward => "forward",
             Decision::RedirectSignIn { .. } => "redirect_sign_in",
+            Decision::Handshake { .. } => "redirect_handshake",
             Decision::RedirectOnboarding => "redirect_onboarding",
             Decision::RedirectAfterOnboarding { .. } => "redirect_after_onboarding",
             Decision::Unauthorized { .. } => "unauthorized",
@@ -47,6 +50,7 @@ impl Decision {
         match self {
             Decision::Forward => "",
             Decision::RedirectSignIn { reason }
+            | Decision::Handshake { reason }
             | Decision::Unauthorized { reason }
             | Decision::Forbidden { reason }
             | Decision::BadRequest { reason }

@@ -141,6 +141,12 @@ pub async fn explain_request(
     checks.push(match (&auth, token) {
         (Auth::Anonymous, _) => check("token", "info", "no token"),
         (Auth::Invalid(e), _) => check("token", "fail", format!("refused: {} ({e})", e.reason())),
+        (Auth::Refresh { reason }, _) => check(
+            "token",
+            "info",
+            format!("needs Clerk's handshake: {reason}"),
+        ),
+        (Auth::SignedOut { reason }, _) => check("token", "fail", format!("signed out: {reason}")),
         (Auth::Valid(i), TokenInput::Claims(_)) => check(
             "token",
             "skip",
@@ -187,6 +193,7 @@ fn finish(
                 method,
                 page,
                 return_to: return_to.as_deref(),
+                handshake: None,
             },
             config,
         );

@@ -67,12 +67,18 @@ impl KeyStore {
     /// A store for the configured source; nothing is loaded yet.
     pub fn new(clerk: &Clerk, metrics: Arc<Metrics>) -> Result<Self, KeyLoadError> {
         let fetcher = match &clerk.keys {
-            KeySource::JwksUrl(url) => Some(Fetcher::new(url, clerk.jwks_timeout, None).map_err(
-                |source| KeyLoadError::Fetch {
+            KeySource::JwksUrl(url) => Some(
+                Fetcher::new(
+                    url,
+                    clerk.jwks_timeout,
+                    clerk.secret_key.as_deref(),
+                    clerk.ca_file.as_deref(),
+                )
+                .map_err(|source| KeyLoadError::Fetch {
                     url: url.clone(),
                     source,
-                },
-            )?),
+                })?,
+            ),
             _ => None,
         };
         Ok(KeyStore {

@@ -15,12 +15,13 @@ use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use crate::authn::authenticate;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::decide::{decide, Auth};
 use crate::decision::Decision;
 use crate::forward;
+use crate::handshake::exchange::Exchanger;
+use crate::handshake::flow::{authenticate_browser, Context as BrowserContext};
 use crate::jwks::KeyStore;
 use crate::metrics::{status_class, KindLabel, Metrics, UpstreamLabels};
 use crate::request::Facts;
@@ -32,6 +33,8 @@ pub struct Snapshot {
     pub config: Config,
     pub upstreams: Upstreams,
     pub keys: Arc<KeyStore>,
+    /// The Backend API client for handshake nonces, when the handshake is configured.
+    pub exchanger: Option<Exchanger>,
 }
 
 /// State shared by every connection.
@@ -92,6 +95,7 @@ async fn pipeline(
                 method: &parts.method,
                 page: false,
                 return_to: None,
+                handshake: None,
             };
             let mut resp = respond::respond(&decision, &rendering, config);
             if parts.version < http::Version::HTTP_2 {
@@ -105,14 +109,19 @@ async fn pipeline(
         }
     };
     let route = config.route_for(facts.method, &facts.path);
-    let auth = authenticate(
-        &parts.headers,
-        config,
-        &snapshot.keys,
-        shared.clock.as_ref(),
-        &shared.metrics,
+    let browser = authenticate_browser(
+        &parts,
+        &BrowserContext {
+            config,
+            keys: &snapshot.keys,
+            exchanger: snapshot.exchanger.as_ref(),
+            clock: shared.clock.as_ref(),
+            metrics: &shared.metrics,
+            peer: peer.ip(),
+        },
     )
     .await;
+    let auth = browser.auth;
     let decision = decide(&facts, route, &auth, config);
     shared
         .metrics
@@ -124,8 +133,10 @@ async fn pipeline(
             method: facts.method,
             page: facts.is_page(route.respond),
             return_to: Some(&return_to),
+            handshake: browser.rendering,
         };
-        let resp = respond::respond(&decision, &rendering, config);
+        let mut resp = respond::respond(&decision, &rendering, config);
+        append_cookies(&mut resp, browser.set_cookies);
         return (route.name.clone(), decision, resp);
     }
     drop(facts);
@@ -183,7 +194,16 @@ async fn pipeline(
             resp
         }
     };
+    let mut resp = resp;
+    append_cookies(&mut resp, browser.set_cookies);
     (route_name, decision, resp)
+}
+
+/// Adds the `Set-Cookie` directives of a handshake exchange to whatever answer was chosen.
+fn append_cookies(resp: &mut Response<Body>, cookies: Vec<http::HeaderValue>) {
+    for cookie in cookies {
+        resp.headers_mut().append(http::header::SET_COOKIE, cookie);
+    }
 }
 
 fn auth_identity(auth: &Auth) -> Option<&crate::token::claims::Identity> {

@@ -33,6 +33,18 @@ pub struct Rendering<'a> {
     pub page: bool,
     /// The original path and query, for the return parameter.
     pub return_to: Option<&'a str>,
+    /// What a handshake redirect needs, when the handshake is configured.
+    pub handshake: Option<HandshakeRendering>,
+}
+
+/// The request-specific parts of a handshake redirect.
+pub struct HandshakeRendering {
+    /// The absolute URL of the request (Clerk sends the browser back there).
+    pub current_url: String,
+    /// Whether the suffixed cookies are in use.
+    pub suffixed: bool,
+    /// Handshakes in a row so far.
+    pub redirect_count: u32,
 }
 
 /// Renders a decision. `Decision::Forward` is not rendered here; asking for it yields 500.
@@ -43,6 +55,20 @@ pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Respo
         Decision::RedirectSignIn { .. } => {
             redirect(r.method, &location(&redirects.sign_in, param, r.return_to))
         }
+        Decision::Handshake { reason } => match (&config.clerk.handshake, &r.handshake) {
+            (Some(handshake), Some(h)) => {
+                let to = crate::handshake::location(handshake, &h.current_url, reason, h.suffixed);
+                let mut resp = redirect_with(StatusCode::TEMPORARY_REDIRECT, &to);
+                if let Ok(v) =
+                    HeaderValue::from_str(&crate::handshake::counter_cookie(h.redirect_count))
+                {
+                    resp.headers_mut().append(header::SET_COOKIE, v);
+                }
+                resp
+            }
+            // Not configured: the documented fallback is the sign-in page.
+            _ => redirect(r.method, &location(&redirects.sign_in, param, r.return_to)),
+        },
         Decision::RedirectOnboarding => redirect(
             r.method,
             &location(&redirects.onboarding, param, r.return_to),
@@ -107,6 +133,10 @@ fn redirect(method: &Method, to: &str) -> Response<Body> {
     } else {
         StatusCode::SEE_OTHER
     };
+    redirect_with(status, to)
+}
+
+fn redirect_with(status: StatusCode, to: &str) -> Response<Body> {
     let mut resp = Response::new(full(Bytes::new()));
     *resp.status_mut() = status;
     let headers = resp.headers_mut();

@@ -22,8 +22,8 @@ use super::raw::{
     RawServer, RawUpstream,
 };
 use super::{
-    Access, Clerk, Config, IdentityHeaders, KeySource, Limits, Onboarding, RedirectTarget,
-    Redirects, Respond, Route, Scheme, Server, Upstream,
+    Access, Clerk, Config, Handshake, IdentityHeaders, KeySource, Limits, Onboarding,
+    RedirectTarget, Redirects, Respond, Route, Scheme, Server, Upstream,
 };
 use crate::route::{MethodSet, Pattern, RouteTable};
 use crate::token::claims::{validate_pointer, ClaimPointers};

@@ -81,6 +81,23 @@ pub struct RawClerk {
     pub accept_pending_sessions: Option<bool>,
     /// Name of the session cookie. Default `__session`.
     pub session_cookie: Option<String>,
+    /// `pk_live_…`/`pk_test_…`: gives the Frontend API host and the cookie suffix.
+    pub publishable_key: Option<String>,
+    /// `sk_live_…`/`sk_test_…`: Backend API key for the handshake nonce exchange (and sent as
+    /// `Authorization: Bearer` to `jwks_url`). Usually `${CLERK_SECRET_KEY}`.
+    pub secret_key: Option<String>,
+    /// Backend API base URL. Default `https://api.clerk.com`.
+    pub api_url: Option<String>,
+    /// Frontend API base URL. Default `https://<host from publishable_key>`.
+    pub frontend_api_url: Option<String>,
+    /// The site's public origin (`https://example.com`) used in handshake `redirect_url`s.
+    /// Default: from `Host` and a trusted `X-Forwarded-Proto`.
+    pub app_origin: Option<String>,
+    /// Time allowed for one nonce exchange with the Backend API. Default `5s`.
+    pub handshake_timeout: Option<String>,
+    /// Extra PEM CA certificates trusted for `jwks_url` and the Backend API (besides the
+    /// built-in webpki roots).
+    pub ca_file: Option<String>,
 }
 
 /// `[redirects]`: where browsers are sent.

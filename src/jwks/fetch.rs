@@ -47,19 +47,16 @@ pub struct Fetcher {
 
 impl Fetcher {
     /// A fetcher for `url`; `bearer` is sent as `Authorization: Bearer` (Backend API keys).
-    pub fn new(url: &str, timeout: Duration, bearer: Option<&str>) -> Result<Self, FetchError> {
+    pub fn new(
+        url: &str,
+        timeout: Duration,
+        bearer: Option<&str>,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<Self, FetchError> {
         let url: Uri = url
             .parse()
             .map_err(|e| FetchError::Connect(format!("invalid URL {url:?}: {e}")))?;
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(timeout));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(http);
+        let https = crate::tls::https_connector(ca_file, timeout).map_err(FetchError::Connect)?;
         let client = Client::builder(TokioExecutor::new()).build(https);
         let bearer = bearer
             .map(|b| HeaderValue::from_str(&format!("Bearer {b}")))

@@ -149,6 +149,14 @@ pub(super) fn compile_clerk(raw: Option<&RawClerk>, p: &mut Problems) -> Clerk {
     if jwks_refresh < Duration::from_secs(1) {
         p.err("clerk.jwks_refresh", "must be at least 1s");
     }
+    let publishable = publishable(raw, p);
+    let handshake = handshake(raw, publishable.as_ref(), p);
+    if raw.publishable_key.is_some() != raw.secret_key.is_some() && raw.publishable_key.is_some() {
+        p.warn(
+            "clerk.secret_key",
+            "publishable_key is set without secret_key: browsers with an expired session token are sent to sign-in instead of Clerk's handshake; set secret_key to enable it",
+        );
+    }
     Clerk {
         keys,
         verify: VerifyOptions {
@@ -177,7 +185,97 @@ pub(super) fn compile_clerk(raw: Option<&RawClerk>, p: &mut Problems) -> Clerk {
             Duration::from_secs(30),
         ),
         session_cookie,
+        secret_key: secret_key(raw, p),
+        cookie_suffix: publishable.as_ref().map(|pk| pk.cookie_suffix.clone()),
+        handshake,
+        ca_file: raw.ca_file.as_ref().map(PathBuf::from),
     }
+}
+
+fn secret_key(raw: &RawClerk, p: &mut Problems) -> Option<String> {
+    let key = raw.secret_key.as_ref()?;
+    if !(key.starts_with("sk_live_") || key.starts_with("sk_test_"))
+        || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        p.err(
+            "clerk.secret_key",
+            "does not look like a Clerk secret key (sk_live_… or sk_test_…); set it from the dashboard, usually as \"${CLERK_SECRET_KEY}\"",
+        );
+    }
+    Some(key.clone())
+}
+
+fn base_url(p: &mut Problems, at: &str, value: &str) -> String {
+    let trimmed = value.trim_end_matches('/');
+    let ok = (trimmed.starts_with("https://") || trimmed.starts_with("http://"))
+        && trimmed
+            .parse::<http::Uri>()
+            .is_ok_and(|u| u.host().is_some() && u.query().is_none());
+    if !ok {
+        p.err(
+            at,
+            format!(
+                "{value:?} is not an http(s) base URL; write it like \"https://api.clerk.com\""
+            ),
+        );
+    }
+    trimmed.to_string()
+}
+
+/// The publishable key, if set and valid.
+fn publishable(
+    raw: &RawClerk,
+    p: &mut Problems,
+) -> Option<crate::handshake::publishable::PublishableKey> {
+    let key = raw.publishable_key.as_ref()?;
+    match crate::handshake::publishable::parse(key) {
+        Ok(pk) => Some(pk),
+        Err(message) => {
+            p.err("clerk.publishable_key", message);
+            None
+        }
+    }
+}
+
+/// The handshake settings: on when both the publishable and the secret key are set.
+fn handshake(
+    raw: &RawClerk,
+    pk: Option<&crate::handshake::publishable::PublishableKey>,
+    p: &mut Problems,
+) -> Option<Handshake> {
+    let pk = pk?;
+    let secret_key = raw.secret_key.clone()?;
+    let frontend_api = match &raw.frontend_api_url {
+        Some(url) => base_url(p, "clerk.frontend_api_url", url),
+        None => format!("https://{}", pk.frontend_api_host),
+    };
+    let api_url = base_url(
+        p,
+        "clerk.api_url",
+        raw.api_url.as_deref().unwrap_or("https://api.clerk.com"),
+    );
+    let app_origin = raw.app_origin.as_ref().map(|o| {
+        let origin = base_url(p, "clerk.app_origin", o);
+        if origin.matches('/').count() > 2 {
+            p.err(
+                "clerk.app_origin",
+                format!("{o:?} has a path; an origin is scheme://host[:port]"),
+            );
+        }
+        origin
+    });
+    Some(Handshake {
+        frontend_api,
+        api_url,
+        secret_key,
+        app_origin,
+        timeout: duration(
+            p,
+            "clerk.handshake_timeout",
+            raw.handshake_timeout.as_deref(),
+            Duration::from_secs(5),
+        ),
+    })
 }
 
 pub(super) fn key_source(raw: &RawClerk, p: &mut Problems) -> KeySource {

@@ -1,0 +1,153 @@
+//! Authentication of browser requests with Clerk's cookies and handshake, around the plain
+//! token authentication of [`crate::authn`].
+//!
+//! Chooses the session cookie (suffixed or not), exchanges a returning handshake nonce for
+//! fresh cookies, and turns "signed in but the token needs a refresh" into a handshake.
+//! The only I/O is the nonce exchange, bounded by `handshake_timeout`.
+
+use http::header::{self, HeaderValue};
+use http::request::Parts;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::cookies::ClerkCookies;
+use super::exchange::{session_token, Exchanger};
+use super::{assess, is_document_request, nonce, request_url};
+use crate::authn::{authenticate, verify_token};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::decide::Auth;
+use crate::jwks::KeyStore;
+use crate::metrics::Metrics;
+use crate::respond::HandshakeRendering;
+
+/// The outcome for one request.
+pub struct BrowserAuth {
+    pub auth: Auth,
+    /// `Set-Cookie` values to add to whatever response the request gets.
+    pub set_cookies: Vec<HeaderValue>,
+    /// Present when `auth` asks for a handshake redirect.
+    pub rendering: Option<HandshakeRendering>,
+}
+
+/// What the flow needs from the running proxy.
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub keys: &'a KeyStore,
+    pub exchanger: Option<&'a Exchanger>,
+    pub clock: &'a dyn Clock,
+    pub metrics: &'a Metrics,
+    pub peer: IpAddr,
+}
+
+/// Authenticates `parts` as a browser may be: cookies, handshake nonce, handshake need.
+pub async fn authenticate_browser(parts: &Parts, ctx: &Context<'_>) -> BrowserAuth {
+    let clerk = &ctx.config.clerk;
+    let headers = &parts.headers;
+    let cookies = ClerkCookies::read(
+        headers,
+        &clerk.session_cookie,
+        clerk.cookie_suffix.as_deref(),
+        &clerk.verify.issuer,
+    );
+    let document = is_document_request(&parts.method, headers);
+    let header_token = headers.contains_key(header::AUTHORIZATION);
+    if let (Some(exchanger), true, false) = (ctx.exchanger, document, header_token) {
+        if let Some(nonce) = nonce(parts.uri.query(), headers) {
+            if let Some(done) = exchange(exchanger, &nonce, &cookies, ctx).await {
+                return done;
+            }
+        }
+    }
+    let auth = authenticate(
+        headers,
+        ctx.config,
+        ctx.keys,
+        ctx.clock,
+        ctx.metrics,
+        &cookies.session_name,
+    )
+    .await;
+    if clerk.handshake.is_none() {
+        return BrowserAuth {
+            auth,
+            set_cookies: Vec::new(),
+            rendering: None,
+        };
+    }
+    let auth = assess(auth, &cookies, document, header_token);
+    let rendering = match (&auth, &clerk.handshake) {
+        (Auth::Refresh { .. }, Some(handshake)) => {
+            let trusted = ctx
+                .config
+                .server
+                .trusted_proxies
+                .iter()
+                .any(|n| n.contains(&ctx.peer));
+            let proto = trusted
+                .then(|| {
+                    headers
+                        .get("x-forwarded-proto")
+                        .and_then(|v| v.to_str().ok())
+                })
+                .flatten();
+            let host = headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+            let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+            Some(HandshakeRendering {
+                current_url: request_url(handshake, host, proto, path_and_query),
+                suffixed: cookies.suffixed,
+                redirect_count: cookies.redirect_count,
+            })
+        }
+        _ => None,
+    };
+    if matches!(auth, Auth::SignedOut { .. }) {
+        tracing::warn!("Clerk handshake gave no fresh token after {} tries; treating the browser as signed out", super::MAX_HANDSHAKES);
+    }
+    BrowserAuth {
+        auth,
+        set_cookies: Vec::new(),
+        rendering,
+    }
+}
+
+/// Exchanges the nonce and decides with the fresh token; `None` when the exchange failed
+/// (the request then proceeds with the cookies it has).
+async fn exchange(
+    exchanger: &Exchanger,
+    nonce: &str,
+    cookies: &ClerkCookies,
+    ctx: &Context<'_>,
+) -> Option<BrowserAuth> {
+    let directives = match exchanger.directives(nonce).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "Clerk handshake nonce exchange failed");
+            return None;
+        }
+    };
+    let set_cookies: Vec<HeaderValue> = directives
+        .iter()
+        .filter_map(|d| HeaderValue::from_str(d).ok())
+        .collect();
+    let auth = match session_token(
+        &directives,
+        &ctx.config.clerk.session_cookie,
+        &cookies.session_name,
+    ) {
+        Some(token) => match verify_token(token, ctx.config, ctx.keys, ctx.clock).await {
+            Ok(identity) => Auth::Valid(Arc::new(identity)),
+            Err(e) => Auth::Invalid(e),
+        },
+        // Clerk cleared the session: the browser is signed out.
+        None => Auth::Anonymous,
+    };
+    Some(BrowserAuth {
+        auth,
+        set_cookies,
+        rendering: None,
+    })
+}
