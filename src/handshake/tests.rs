@@ -18,7 +18,15 @@ fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
 
 type DocumentCase = (Method, &'static [(&'static str, &'static str)], bool);
 /// name, auth, __client_uat, redirect count, document?, header token?, expected outcome.
-type AssessRow = (&'static str, Auth, Option<i64>, u32, bool, bool, &'static str);
+type AssessRow = (
+    &'static str,
+    Auth,
+    Option<i64>,
+    u32,
+    bool,
+    bool,
+    &'static str,
+);
 
 #[test]
 fn document_requests_follow_clerks_rule() {

@@ -8,6 +8,7 @@ mod admin;
 mod cli;
 mod decision_order;
 mod forwarding;
+mod handshake;
 mod hostile;
 mod identity;
 mod keys;

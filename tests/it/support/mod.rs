@@ -1,6 +1,7 @@
 //! Test harness: real servers on loopback ports, a clock the test controls, tokens minted
 //! with real RSA keys from a claims builder.
 
+pub mod clerk_api;
 pub mod client;
 pub mod jwks_server;
 
