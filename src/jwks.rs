@@ -23,10 +23,12 @@ use crate::config::{Clerk, KeySource};
 use crate::keys::KeySet;
 use crate::metrics::{Metrics, ResultLabel};
 use crate::token::error::TokenError;
-use fetch::{FetchError, Fetcher};
+use fetch::{FetchError, Fetched, Fetcher};
 
 /// How many unknown kids are remembered at most (memory bound under a random-kid flood).
 const MAX_UNKNOWN_KIDS: usize = 10_000;
+/// The shortest refresh period a `Cache-Control: max-age` can ask for.
+pub const MIN_REFRESH: Duration = Duration::from_secs(30);
 
 /// Why keys could not be loaded from a static source.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +62,8 @@ pub struct KeyStore {
     /// Serializes fetches: one at a time, waiters share the result.
     fetch_lock: tokio::sync::Mutex<Option<Instant>>,
     unknown_kids: Mutex<HashMap<String, Instant>>,
+    /// `Cache-Control: max-age` of the last successful fetch.
+    max_age: Mutex<Option<Duration>>,
     metrics: Arc<Metrics>,
 }
 
@@ -91,6 +95,7 @@ impl KeyStore {
             unknown_kid_interval: clerk.jwks_unknown_kid_interval,
             fetch_lock: tokio::sync::Mutex::new(None),
             unknown_kids: Mutex::new(HashMap::new()),
+            max_age: Mutex::new(None),
             metrics,
         })
     }
@@ -159,7 +164,15 @@ impl KeyStore {
 
     async fn fetch_and_install(&self, fetcher: &Fetcher) -> Result<(), FetchError> {
         match fetcher.fetch().await {
-            Ok((keys, warnings)) => {
+            Ok(fetched) => {
+                let Fetched {
+                    keys,
+                    warnings,
+                    max_age,
+                } = fetched;
+                if let Ok(mut hint) = self.max_age.lock() {
+                    *hint = max_age;
+                }
                 for w in warnings {
                     tracing::warn!(url = %fetcher.url(), "skipped a JWKS key: {w}");
                 }
@@ -248,7 +261,7 @@ impl KeyStore {
             let wait = match self.refresh().await {
                 Ok(()) => {
                     failures = 0;
-                    self.refresh_every
+                    self.next_refresh()
                 }
                 Err(_) => {
                     failures = failures.saturating_add(1);
@@ -256,6 +269,18 @@ impl KeyStore {
                 }
             };
             tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+impl KeyStore {
+    /// The wait after a successful fetch: `jwks_refresh`, or a shorter `max-age` the endpoint
+    /// sent, never below [`MIN_REFRESH`].
+    fn next_refresh(&self) -> Duration {
+        let hint = self.max_age.lock().ok().and_then(|h| *h);
+        match hint {
+            Some(age) => age.max(MIN_REFRESH).min(self.refresh_every),
+            None => self.refresh_every,
         }
     }
 }

@@ -77,15 +77,15 @@ impl Fetcher {
         &self.url
     }
 
-    /// Fetches and parses the key set. Returns the keys and warnings about skipped keys.
-    pub async fn fetch(&self) -> Result<(KeySet, Vec<String>), FetchError> {
+    /// Fetches and parses the key set.
+    pub async fn fetch(&self) -> Result<Fetched, FetchError> {
         match tokio::time::timeout(self.timeout, self.fetch_inner()).await {
             Ok(result) => result,
             Err(_) => Err(FetchError::Timeout(self.timeout)),
         }
     }
 
-    async fn fetch_inner(&self) -> Result<(KeySet, Vec<String>), FetchError> {
+    async fn fetch_inner(&self) -> Result<Fetched, FetchError> {
         let mut req = Request::get(self.url.clone())
             .header(header::ACCEPT, "application/json")
             .header(
@@ -106,6 +106,12 @@ impl Fetcher {
         if resp.status() != StatusCode::OK {
             return Err(FetchError::Status(resp.status()));
         }
+        let max_age = resp
+            .headers()
+            .get_all(header::CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(max_age);
         if let Some(len) = resp
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -127,6 +133,49 @@ impl Fetcher {
                 }
             })?
             .to_bytes();
-        KeySet::from_jwks_json(&body).map_err(|e| FetchError::Keys(e.to_string()))
+        let (keys, warnings) =
+            KeySet::from_jwks_json(&body).map_err(|e| FetchError::Keys(e.to_string()))?;
+        Ok(Fetched {
+            keys,
+            warnings,
+            max_age,
+        })
+    }
+}
+
+/// A successful fetch.
+pub struct Fetched {
+    pub keys: KeySet,
+    /// Keys skipped, one sentence each.
+    pub warnings: Vec<String>,
+    /// `Cache-Control: max-age`, when sent.
+    pub max_age: Option<Duration>,
+}
+
+/// The `max-age` directive of one `Cache-Control` value.
+fn max_age(value: &str) -> Option<Duration> {
+    value.split(',').find_map(|d| {
+        let (name, secs) = d.trim().split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("max-age")
+            .then(|| secs.trim().trim_matches('"').parse::<u64>().ok())
+            .flatten()
+            .map(Duration::from_secs)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_is_read_from_cache_control() {
+        assert_eq!(max_age("public, max-age=60"), Some(Duration::from_secs(60)));
+        assert_eq!(
+            max_age("Max-Age=\"30\", must-revalidate"),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(max_age("no-cache"), None);
+        assert_eq!(max_age("max-age=-1"), None);
     }
 }

@@ -12,5 +12,6 @@ mod handshake;
 mod hostile;
 mod identity;
 mod keys;
+mod keys_timing;
 mod template;
 mod vectors;

@@ -33,6 +33,7 @@ pub enum Mode {
 struct State {
     body: String,
     mode: Mode,
+    cache_control: Option<String>,
 }
 
 /// The controllable JWKS server.
@@ -53,6 +54,7 @@ impl JwksServer {
             state: Arc::new(Mutex::new(State {
                 body: jwks_json(keys),
                 mode: Mode::Serve,
+                cache_control: None,
             })),
             hits: Arc::new(AtomicUsize::new(0)),
         };
@@ -92,15 +94,20 @@ impl JwksServer {
         self.state.lock().unwrap().mode = mode;
     }
 
+    /// Sends this `Cache-Control` with successful answers.
+    pub fn set_cache_control(&self, value: &str) {
+        self.state.lock().unwrap().cache_control = Some(value.to_string());
+    }
+
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
 
     async fn answer(&self) -> Result<Response<Full<Bytes>>, Infallible> {
         self.hits.fetch_add(1, Ordering::SeqCst);
-        let (mode, body) = {
+        let (mode, body, cache_control) = {
             let st = self.state.lock().unwrap();
-            (st.mode.clone(), st.body.clone())
+            (st.mode.clone(), st.body.clone(), st.cache_control.clone())
         };
         let (status, body, ctype) = match mode {
             Mode::Serve => (200, body, "application/json"),
@@ -125,6 +132,10 @@ impl JwksServer {
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         resp.headers_mut()
             .insert("content-type", ctype.parse().unwrap());
+        if let (Some(cc), 200) = (cache_control, status) {
+            resp.headers_mut()
+                .insert("cache-control", cc.parse().unwrap());
+        }
         Ok(resp)
     }
 }
