@@ -5,6 +5,7 @@
 //! the binary does: start, wait for SIGTERM/SIGINT, drain, exit.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ use crate::handshake::exchange::Exchanger;
 use crate::jwks::{KeyLoadError, KeyStore};
 use crate::metrics::Metrics;
 use crate::proxy::{Shared, Snapshot};
+use crate::reload::{self, Outcome, Reloader};
 use crate::server;
 use crate::upstream::Upstreams;
 
@@ -45,12 +47,18 @@ pub enum StartError {
 pub struct Options {
     /// The wall clock used for token checks.
     pub clock: Arc<dyn Clock>,
+    /// The file the config came from: enables reloads (file watch and [`Running::reload`]).
+    pub config_path: Option<PathBuf>,
+    /// Reload on SIGHUP (the binary; tests leave it off).
+    pub sighup: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             clock: Arc::new(SystemClock),
+            config_path: None,
+            sighup: false,
         }
     }
 }
@@ -62,10 +70,49 @@ pub struct Running {
     /// The admin listener's bound address.
     pub admin_addr: SocketAddr,
     pub shared: Arc<Shared>,
+    /// Present when started from a file.
+    pub reloader: Option<Arc<Reloader>>,
     draining: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<()>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+/// Builds the run-time state for `config`. With a `previous` snapshot (a reload), keys and
+/// upstream pools are reused when their settings are unchanged, and a changed key source
+/// must load before the new snapshot is used; at start a JWKS URL loads in the background.
+pub async fn build_snapshot(
+    config: Config,
+    metrics: &Arc<Metrics>,
+    previous: Option<&Snapshot>,
+) -> Result<Snapshot, StartError> {
+    let keys = match previous.filter(|p| p.config.clerk.same_keys(&config.clerk)) {
+        Some(p) => p.keys.clone(),
+        None => {
+            let keys = Arc::new(KeyStore::new(&config.clerk, metrics.clone())?);
+            if previous.is_some() || !matches!(config.clerk.keys, KeySource::JwksUrl(_)) {
+                keys.load().await?;
+            }
+            keys.spawn_refresher();
+            keys
+        }
+    };
+    let upstreams = match previous.filter(|p| p.config.upstreams == config.upstreams) {
+        Some(p) => p.upstreams.clone(),
+        None => Arc::new(Upstreams::new(&config.upstreams)),
+    };
+    let exchanger = match &config.clerk.handshake {
+        Some(h) => Some(
+            Exchanger::new(h, config.clerk.ca_file.as_deref()).map_err(StartError::Handshake)?,
+        ),
+        None => None,
+    };
+    Ok(Snapshot {
+        config,
+        upstreams,
+        keys,
+        exchanger,
+    })
 }
 
 /// Binds the listeners and starts serving. Static keys (PEM, file) are loaded before this
@@ -73,50 +120,44 @@ pub struct Running {
 pub async fn start(config: Config, options: Options) -> Result<Running, StartError> {
     crate::keys::self_test().map_err(|e| StartError::SelfTest(e.to_string()))?;
     let metrics = Arc::new(Metrics::new());
-    let keys = Arc::new(KeyStore::new(&config.clerk, metrics.clone())?);
-    if !matches!(config.clerk.keys, KeySource::JwksUrl(_)) {
-        keys.load().await?;
-    }
+    metrics.set_config(&config.hash, None);
     let listener = bind(config.server.listen, "server.listen").await?;
     let admin_listener = bind(config.server.admin_listen, "server.admin_listen").await?;
     let addr = local_addr(&listener, config.server.listen);
     let admin_addr = local_addr(&admin_listener, config.server.admin_listen);
     let grace = config.server.shutdown_grace;
-    let upstreams = Upstreams::new(&config.upstreams);
-    let exchanger = match &config.clerk.handshake {
-        Some(h) => Some(
-            Exchanger::new(h, config.clerk.ca_file.as_deref()).map_err(StartError::Handshake)?,
-        ),
-        None => None,
-    };
+    let snapshot = build_snapshot(config, &metrics, None).await?;
     let shared = Arc::new(Shared {
-        snapshot: ArcSwap::from_pointee(Snapshot {
-            config,
-            upstreams,
-            keys: keys.clone(),
-            exchanger,
-        }),
+        snapshot: ArcSwap::from_pointee(snapshot),
         metrics,
         clock: options.clock,
     });
     let (shutdown, rx) = watch::channel(false);
     let draining = Arc::new(AtomicBool::new(false));
-    let tasks = vec![
-        tokio::spawn(keys.run_refresher()),
-        tokio::spawn(admin::serve(
-            admin_listener,
-            Arc::new(AdminState {
-                shared: shared.clone(),
-                draining: draining.clone(),
-            }),
+    let mut tasks = vec![tokio::spawn(admin::serve(
+        admin_listener,
+        Arc::new(AdminState {
+            shared: shared.clone(),
+            draining: draining.clone(),
+        }),
+        rx.clone(),
+    ))];
+    let reloader = options.config_path.map(|path| {
+        let reloader = Arc::new(Reloader::new(path, shared.clone()));
+        tasks.extend(reload::spawn_triggers(
+            reloader.clone(),
+            true,
+            options.sighup,
             rx.clone(),
-        )),
-    ];
+        ));
+        reloader
+    });
     let server = tokio::spawn(server::serve(listener, shared.clone(), rx, grace));
     Ok(Running {
         addr,
         admin_addr,
         shared,
+        reloader,
         draining,
         shutdown,
         server,
@@ -152,6 +193,11 @@ impl Running {
         true
     }
 
+    /// Reloads the config file now (as SIGHUP does); `None` when not started from a file.
+    pub async fn reload(&self) -> Option<Result<Outcome, String>> {
+        Some(self.reloader.as_ref()?.reload(true).await)
+    }
+
     /// Graceful stop: readiness goes 503, the listener closes, in-flight requests finish
     /// (up to the grace period), background tasks end.
     pub async fn shutdown(self) {
@@ -164,12 +210,18 @@ impl Running {
     }
 }
 
-/// Runs until SIGTERM or SIGINT, then shuts down gracefully.
-pub async fn run(config: Config) -> Result<(), StartError> {
+/// Runs the config at `path` until SIGTERM or SIGINT, then shuts down gracefully; reloads
+/// on SIGHUP and when the file changes.
+pub async fn run(config: Config, path: PathBuf) -> Result<(), StartError> {
     for w in &config.warnings {
         tracing::warn!("config: {w}");
     }
-    let running = start(config, Options::default()).await?;
+    let options = Options {
+        config_path: Some(path),
+        sighup: true,
+        ..Options::default()
+    };
+    let running = start(config, options).await?;
     tracing::info!(listen = %running.addr, admin = %running.admin_addr, "doorman is serving");
     wait_for_signal().await;
     tracing::info!("shutting down: draining in-flight requests");

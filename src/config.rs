@@ -43,6 +43,8 @@ pub struct Config {
     pub warnings: Vec<Problem>,
     /// Where the config came from, for messages.
     pub source: String,
+    /// A short hash of the config text (hex), to tell loaded versions apart.
+    pub hash: String,
 }
 
 /// `[server]`.
@@ -83,6 +85,20 @@ pub struct Clerk {
     pub handshake: Option<Handshake>,
     /// Extra CA certificates for outgoing HTTPS to Clerk.
     pub ca_file: Option<PathBuf>,
+}
+
+impl Clerk {
+    /// True when `other` needs the same key store (source, credentials and timings), so a
+    /// reload can keep the keys it has instead of fetching again.
+    pub fn same_keys(&self, other: &Clerk) -> bool {
+        self.keys == other.keys
+            && self.secret_key == other.secret_key
+            && self.ca_file == other.ca_file
+            && self.jwks_refresh == other.jwks_refresh
+            && self.jwks_max_stale == other.jwks_max_stale
+            && self.jwks_timeout == other.jwks_timeout
+            && self.jwks_unknown_kid_interval == other.jwks_unknown_kid_interval
+    }
 }
 
 /// Where and how the Clerk handshake runs (`publishable_key` and `secret_key` both set).
@@ -141,14 +157,14 @@ pub struct Limits {
 }
 
 /// Whether the upstream is reached over TLS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scheme {
     Http,
     Https,
 }
 
 /// `[[upstreams]]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstream {
     pub name: Arc<str>,
     pub scheme: Scheme,

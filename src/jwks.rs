@@ -249,25 +249,32 @@ impl KeyStore {
         }
     }
 
-    /// Runs forever for a URL source: first load with retries, then a refresh every
+    /// Runs the refresher for a URL source: first load with retries, then a refresh every
     /// `jwks_refresh`; failures retry with jittered exponential backoff. Returns at once for
     /// static sources.
-    pub async fn run_refresher(self: Arc<Self>) {
-        if self.fetcher.is_none() {
+    /// The task ends when the store is dropped (a reload replaced it).
+    pub fn spawn_refresher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(Self::run_refresher(Arc::downgrade(self)))
+    }
+
+    async fn run_refresher(store: std::sync::Weak<Self>) {
+        if store.upgrade().is_none_or(|s| s.fetcher.is_none()) {
             return;
         }
         let mut failures: u32 = 0;
         loop {
-            let wait = match self.refresh().await {
+            let Some(this) = store.upgrade() else { return };
+            let wait = match this.refresh().await {
                 Ok(()) => {
                     failures = 0;
-                    self.next_refresh()
+                    this.next_refresh()
                 }
                 Err(_) => {
                     failures = failures.saturating_add(1);
-                    backoff(failures, self.refresh_every)
+                    backoff(failures, this.refresh_every)
                 }
             };
+            drop(this);
             tokio::time::sleep(wait).await;
         }
     }

@@ -43,6 +43,7 @@ pub mod mint;
 pub mod path;
 pub mod proxy;
 pub mod redirect;
+pub mod reload;
 pub mod request;
 pub mod respond;
 pub mod route;

@@ -164,6 +164,6 @@ fn run(path: &std::path::Path) -> Result<ExitCode, doorman::commands::CommandErr
         .enable_all()
         .build()
         .map_err(doorman::commands::CommandError::Runtime)?;
-    runtime.block_on(doorman::app::run(config))?;
+    runtime.block_on(doorman::app::run(config, path.to_path_buf()))?;
     Ok(ExitCode::SUCCESS)
 }

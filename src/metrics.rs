@@ -47,6 +47,12 @@ pub struct VersionLabel {
     pub version: &'static str,
 }
 
+/// `hash` of the loaded config.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HashLabel {
+    pub hash: String,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Every metric doorman exports.
@@ -67,6 +73,10 @@ pub struct Metrics {
     pub build_info: Family<VersionLabel, Gauge>,
     pub in_flight: Gauge,
     pub open_connections: Gauge,
+    pub config_info: Family<HashLabel, Gauge>,
+    pub config_loaded: Gauge<f64, AtomicU64>,
+    pub shadow_decisions: Family<RouteDecision, Counter>,
+    pub handshakes: Family<ResultLabel, Counter>,
 }
 
 /// Buckets for whole requests and upstream calls: 100 µs to 30 s.
@@ -191,6 +201,30 @@ impl Metrics {
             "Client connections open on the public listener",
             open_connections.clone(),
         );
+        let config_info = Family::<HashLabel, Gauge>::default();
+        registry.register(
+            "doorman_config_info",
+            "The loaded config (1 for its hash)",
+            config_info.clone(),
+        );
+        let config_loaded = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "doorman_config_loaded_timestamp_seconds",
+            "Unix time the loaded config was loaded",
+            config_loaded.clone(),
+        );
+        let shadow_decisions = Family::<RouteDecision, Counter>::default();
+        registry.register(
+            "doorman_shadow_decisions",
+            "Decisions that report-mode routes would have taken (the request was forwarded)",
+            shadow_decisions.clone(),
+        );
+        let handshakes = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "doorman_handshakes",
+            "Clerk handshakes: redirect, exchanged, exchange_failed, loop_limit",
+            handshakes.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -208,6 +242,10 @@ impl Metrics {
             build_info,
             in_flight,
             open_connections,
+            config_info,
+            config_loaded,
+            shadow_decisions,
+            handshakes,
         }
     }
 
@@ -218,6 +256,30 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+
+    /// Marks `hash` as the loaded config (and forgets the previous one).
+    pub fn set_config(&self, hash: &str, previous: Option<&str>) {
+        if let Some(prev) = previous.filter(|p| *p != hash) {
+            self.config_info.remove(&HashLabel {
+                hash: prev.to_string(),
+            });
+        }
+        self.config_info
+            .get_or_create(&HashLabel {
+                hash: hash.to_string(),
+            })
+            .set(1);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        self.config_loaded.set(now);
+    }
+
+    /// Counts one handshake event.
+    pub fn handshake(&self, result: &'static str) {
+        self.handshakes.get_or_create(&ResultLabel { result }).inc();
     }
 
     /// Records one finished request.

@@ -31,7 +31,7 @@ use crate::upstream::Upstreams;
 /// Everything one config needs at run time.
 pub struct Snapshot {
     pub config: Config,
-    pub upstreams: Upstreams,
+    pub upstreams: Arc<Upstreams>,
     pub keys: Arc<KeyStore>,
     /// The Backend API client for handshake nonces, when the handshake is configured.
     pub exchanger: Option<Exchanger>,

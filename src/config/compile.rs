@@ -67,7 +67,18 @@ pub fn compile_text(
         path: source.to_string(),
         message: e.to_string(),
     })?;
-    compile(raw, source)
+    let mut config = compile(raw, source)?;
+    config.hash = text_hash(text);
+    Ok(config)
+}
+
+/// The first 16 hex digits of SHA-256 of the config text.
+fn text_hash(text: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Compiles the raw structs.
@@ -118,6 +129,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         table,
         warnings: p.warnings,
         source: source.to_string(),
+        hash: String::new(),
     })
 }
 

@@ -104,6 +104,11 @@ pub async fn authenticate_browser(parts: &Parts, ctx: &Context<'_>) -> BrowserAu
         }
         _ => None,
     };
+    match &auth {
+        Auth::Refresh { .. } => ctx.metrics.handshake("redirect"),
+        Auth::SignedOut { .. } => ctx.metrics.handshake("loop_limit"),
+        _ => {}
+    }
     if matches!(auth, Auth::SignedOut { .. }) {
         tracing::warn!("Clerk handshake gave no fresh token after {} tries; treating the browser as signed out", super::MAX_HANDSHAKES);
     }
@@ -125,10 +130,12 @@ async fn exchange(
     let directives = match exchanger.directives(nonce).await {
         Ok(d) => d,
         Err(e) => {
+            ctx.metrics.handshake("exchange_failed");
             tracing::warn!(error = %e, "Clerk handshake nonce exchange failed");
             return None;
         }
     };
+    ctx.metrics.handshake("exchanged");
     let set_cookies: Vec<HeaderValue> = directives
         .iter()
         .filter_map(|d| HeaderValue::from_str(d).ok())

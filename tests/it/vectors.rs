@@ -53,6 +53,7 @@ onboarding = "skip"
         config,
         Options {
             clock: Arc::new(ManualClock::new(now)),
+            ..Options::default()
         },
     )
     .await

@@ -251,6 +251,7 @@ impl Harness {
             config,
             Options {
                 clock: clock.clone(),
+                ..Options::default()
             },
         )
         .await

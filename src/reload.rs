@@ -1,0 +1,229 @@
+//! Hot reload: SIGHUP and changes to the config file swap in a new compiled config.
+//!
+//! A reload reads and compiles the file; an invalid config (or keys that cannot be loaded
+//! from a changed key source) is rejected whole and the old snapshot keeps serving. A valid
+//! one becomes a new [`Snapshot`], swapped atomically: requests in flight finish under the
+//! snapshot they loaded. Keys and upstream pools are carried over when their settings did
+//! not change. Listener addresses cannot change without a restart; that is reported.
+//! File changes are watched with `notify` (the parent directory, so a Kubernetes ConfigMap's
+//! symlink swap is seen) and debounced.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch, Mutex};
+use tokio::task::JoinHandle;
+
+use crate::app::build_snapshot;
+use crate::config::Config;
+use crate::metrics::ResultLabel;
+use crate::proxy::Shared;
+
+/// Quiet time after a file event before reloading (editors write in several steps).
+const DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new config is serving.
+    Loaded {
+        hash: String,
+        /// Settings that changed but need a restart to take effect.
+        needs_restart: Vec<String>,
+    },
+    /// The file is the config already serving.
+    Unchanged,
+}
+
+/// Reloads one config file into the shared state.
+pub struct Reloader {
+    path: PathBuf,
+    shared: Arc<Shared>,
+    /// One reload at a time.
+    lock: Mutex<()>,
+}
+
+impl Reloader {
+    pub fn new(path: PathBuf, shared: Arc<Shared>) -> Self {
+        Reloader {
+            path,
+            shared,
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// The watched file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reloads now. `force` reloads even when the file did not change (SIGHUP).
+    pub async fn reload(&self, force: bool) -> Result<Outcome, String> {
+        let _one = self.lock.lock().await;
+        let result = self.try_reload(force).await;
+        let label = match &result {
+            Ok(Outcome::Loaded {
+                hash,
+                needs_restart,
+            }) => {
+                tracing::info!(config = %self.path.display(), %hash, "config reloaded");
+                for what in needs_restart {
+                    tracing::warn!(
+                        "config reload: {what} changed; restart doorman for it to take effect"
+                    );
+                }
+                "ok"
+            }
+            Ok(Outcome::Unchanged) => return result,
+            Err(e) => {
+                tracing::error!(config = %self.path.display(), "config reload rejected, the previous config keeps serving: {e}");
+                "error"
+            }
+        };
+        self.shared
+            .metrics
+            .config_reloads
+            .get_or_create(&ResultLabel { result: label })
+            .inc();
+        result
+    }
+
+    async fn try_reload(&self, force: bool) -> Result<Outcome, String> {
+        let config = Config::load(&self.path).map_err(|e| e.to_string())?;
+        let old = self.shared.snapshot.load_full();
+        if !force && config.hash == old.config.hash {
+            return Ok(Outcome::Unchanged);
+        }
+        let mut needs_restart = Vec::new();
+        if config.server.listen != old.config.server.listen {
+            needs_restart.push(format!(
+                "server.listen ({} → {})",
+                old.config.server.listen, config.server.listen
+            ));
+        }
+        if config.server.admin_listen != old.config.server.admin_listen {
+            needs_restart.push(format!(
+                "server.admin_listen ({} → {})",
+                old.config.server.admin_listen, config.server.admin_listen
+            ));
+        }
+        if config.server.workers != old.config.server.workers {
+            needs_restart.push("server.workers".to_string());
+        }
+        for w in &config.warnings {
+            tracing::warn!("config: {w}");
+        }
+        let hash = config.hash.clone();
+        let snapshot = build_snapshot(config, &self.shared.metrics, Some(&old))
+            .await
+            .map_err(|e| e.to_string())?;
+        self.shared.snapshot.store(Arc::new(snapshot));
+        self.shared
+            .metrics
+            .set_config(&hash, Some(&old.config.hash));
+        Ok(Outcome::Loaded {
+            hash,
+            needs_restart,
+        })
+    }
+}
+
+/// Starts the reload triggers: file changes (when `watch`) and SIGHUP (when `sighup`).
+/// They stop when `shutdown` turns true.
+pub fn spawn_triggers(
+    reloader: Arc<Reloader>,
+    watch_file: bool,
+    sighup: bool,
+    shutdown: watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if sighup {
+        tasks.push(tokio::spawn(on_sighup(reloader.clone(), shutdown.clone())));
+    }
+    if watch_file {
+        match watch_events(reloader.path()) {
+            Ok((watcher, events)) => {
+                tasks.push(tokio::spawn(on_file_change(
+                    reloader, watcher, events, shutdown,
+                )));
+            }
+            Err(e) => {
+                tracing::warn!(config = %reloader.path().display(), "cannot watch the config file ({e}); reload with SIGHUP")
+            }
+        }
+    }
+    tasks
+}
+
+#[cfg(unix)]
+async fn on_sighup(reloader: Arc<Reloader>, mut shutdown: watch::Receiver<bool>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; reload by editing the config file");
+        return;
+    };
+    loop {
+        tokio::select! {
+            got = hup.recv() => {
+                if got.is_none() { return; }
+                let _ = reloader.reload(true).await;
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn on_sighup(_reloader: Arc<Reloader>, _shutdown: watch::Receiver<bool>) {}
+
+type Watcher = notify::RecommendedWatcher;
+
+/// Watches the file's directory; sends a unit for every event that may concern the file.
+fn watch_events(path: &Path) -> Result<(Watcher, mpsc::Receiver<()>), String> {
+    use notify::Watcher as _;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let name = path.file_name().map(|n| n.to_os_string());
+    let (tx, rx) = mpsc::channel(16);
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else { return };
+        // The file itself, or a ConfigMap's `..data` symlink swap.
+        let relevant = event.paths.iter().any(|p| {
+            p.file_name()
+                .is_some_and(|f| Some(f.to_os_string()) == name || f == "..data")
+        });
+        if relevant {
+            let _ = tx.try_send(());
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    watcher
+        .watch(&dir, notify::RecursiveMode::NonRecursive)
+        .map_err(|e| e.to_string())?;
+    Ok((watcher, rx))
+}
+
+async fn on_file_change(
+    reloader: Arc<Reloader>,
+    watcher: Watcher,
+    mut events: mpsc::Receiver<()>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _keep_watching = watcher;
+    loop {
+        tokio::select! {
+            got = events.recv() => {
+                if got.is_none() { return; }
+                // Debounce: wait for quiet, drop the events that arrived meanwhile.
+                tokio::time::sleep(DEBOUNCE).await;
+                while events.try_recv().is_ok() {}
+                let _ = reloader.reload(false).await;
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
