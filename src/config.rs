@@ -39,6 +39,9 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Matcher over `routes` (indexes into it).
     pub table: RouteTable,
+    pub logging: Logging,
+    /// The role catalog (`[roles]`), for `doorman check`.
+    pub roles: std::collections::BTreeMap<String, Vec<String>>,
     /// Things that load but are probably mistakes.
     pub warnings: Vec<Problem>,
     /// Where the config came from, for messages.
@@ -193,6 +196,30 @@ pub enum Onboarding {
     IncompleteOnly,
 }
 
+/// Whether a route's decisions are applied or only reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Enforce,
+    /// Forward everything; log and count the decision that would have been taken.
+    Report,
+}
+
+/// How user ids appear in logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserIdLogging {
+    Plain,
+    Hash,
+    Omit,
+}
+
+/// `[logging]`.
+#[derive(Debug, Clone)]
+pub struct Logging {
+    pub json: bool,
+    pub user_id: UserIdLogging,
+    pub request_id_header: HeaderName,
+}
+
 /// How denials are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Respond {
@@ -213,6 +240,7 @@ pub struct Route {
     pub access: Access,
     pub onboarding: Onboarding,
     pub respond: Respond,
+    pub mode: Mode,
     pub permissions_all: Vec<String>,
     pub permissions_any: Vec<String>,
     pub roles_any: Vec<String>,

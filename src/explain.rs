@@ -212,6 +212,14 @@ fn finish(
     base
 }
 
+/// The checks of the decision order for `route` and `auth` (the access, session,
+/// onboarding, active and requirement steps), for `explain` and debug logs.
+pub fn rule_checks(route: &Route, auth: &Auth, config: &Config) -> Vec<Check> {
+    let mut checks = Vec::new();
+    trace_rules(&mut checks, route, auth, config);
+    checks
+}
+
 fn trace_rules(checks: &mut Vec<Check>, route: &Route, auth: &Auth, config: &Config) {
     match route.access {
         Access::Public => {

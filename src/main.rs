@@ -115,9 +115,13 @@ enum TokenCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The demo prints its own report; per-request log lines would bury it.
-    let quiet = matches!(cli.command, Some(Command::Demo(_)));
-    doorman::telemetry::init(if quiet { "warn" } else { "info" });
+    // The demo prints its own report; per-request log lines would bury it. `run` sets up
+    // logging once its config (which names the format) is loaded.
+    match &cli.command {
+        Some(Command::Demo(_)) => doorman::telemetry::init("warn", false),
+        None | Some(Command::Run) => {}
+        Some(_) => doorman::telemetry::init("info", false),
+    }
     let path = cli.config.path();
     let result = match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(&path),
@@ -156,6 +160,7 @@ fn main() -> ExitCode {
 
 fn run(path: &std::path::Path) -> Result<ExitCode, doorman::commands::CommandError> {
     let config = doorman::config::Config::load(path)?;
+    doorman::telemetry::init("info", config.logging.json);
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(workers) = config.server.workers {
         builder.worker_threads(workers);

@@ -15,15 +15,16 @@ use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+use crate::access_log;
 use crate::clock::Clock;
-use crate::config::Config;
-use crate::decide::{decide, Auth};
+use crate::config::{Config, Mode};
+use crate::decide::decide;
 use crate::decision::Decision;
 use crate::forward;
 use crate::handshake::exchange::Exchanger;
 use crate::handshake::flow::{authenticate_browser, Context as BrowserContext};
 use crate::jwks::KeyStore;
-use crate::metrics::{status_class, KindLabel, Metrics, UpstreamLabels};
+use crate::metrics::{status_class, KindLabel, Metrics, RouteDecision, UpstreamLabels};
 use crate::request::Facts;
 use crate::respond::{self, Body, Rendering};
 use crate::upstream::Upstreams;
@@ -47,43 +48,78 @@ pub struct Shared {
 /// Handles one request from `peer`.
 pub async fn handle(
     shared: Arc<Shared>,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     shared.metrics.in_flight.inc();
     let snapshot = shared.snapshot.load_full();
-    let (route_name, decision, response) = pipeline(&shared, &snapshot, req, peer).await;
+    let logging = &snapshot.config.logging;
+    let request_id = access_log::request_id(req.headers_mut(), &logging.request_id_header);
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let mut out = pipeline(&shared, &snapshot, req, peer).await;
     let elapsed = started.elapsed().as_secs_f64();
     shared.metrics.in_flight.dec();
-    let label = match (&decision, response.status().is_server_error()) {
-        (Decision::Forward, true) if response.extensions().get::<UpstreamFailure>().is_some() => {
-            "upstream_error"
-        }
-        _ => decision.label(),
+    let upstream_failed = out.response.extensions().get::<UpstreamFailure>().is_some();
+    let label = if upstream_failed {
+        "upstream_error"
+    } else {
+        out.decision.label()
     };
-    shared.metrics.record_request(&route_name, label, elapsed);
-    tracing::info!(
-        route = &*route_name,
-        decision = label,
-        reason = decision.reason(),
-        status = response.status().as_u16(),
-        seconds = elapsed,
-        "request"
-    );
-    Ok(response)
+    shared.metrics.record_request(&out.route, label, elapsed);
+    if let Some(shadow) = &out.shadow {
+        shared
+            .metrics
+            .shadow_decisions
+            .get_or_create(&RouteDecision {
+                route: out.route.clone(),
+                decision: shadow.label(),
+            })
+            .inc();
+    }
+    out.response
+        .headers_mut()
+        .insert(logging.request_id_header.clone(), request_id.clone());
+    access_log::emit(&access_log::Entry {
+        request_id: request_id.to_str().unwrap_or(""),
+        method: method.as_str(),
+        path: &path,
+        route: &out.route,
+        decision: label,
+        reason: out.decision.reason(),
+        shadow: out.shadow.as_ref(),
+        status: out.response.status().as_u16(),
+        total_seconds: elapsed,
+        auth_seconds: out.auth_seconds,
+        upstream_seconds: out.upstream_seconds,
+        user: access_log::user_field(out.user.as_deref(), logging.user_id),
+    });
+    Ok(out.response)
 }
 
 /// Marks a response doorman produced because the upstream failed.
 #[derive(Clone, Copy)]
 struct UpstreamFailure;
 
+/// What happened to one request, for metrics and the log line.
+struct Outcome {
+    route: Arc<str>,
+    decision: Decision,
+    /// In report mode, the decision that enforcing would have taken.
+    shadow: Option<Decision>,
+    user: Option<String>,
+    auth_seconds: f64,
+    upstream_seconds: Option<f64>,
+    response: Response<Body>,
+}
+
 async fn pipeline(
     shared: &Shared,
     snapshot: &Snapshot,
     req: Request<Incoming>,
     peer: SocketAddr,
-) -> (Arc<str>, Decision, Response<Body>) {
+) -> Outcome {
     let config = &snapshot.config;
     let auth_started = Instant::now();
     let (mut parts, body) = req.into_parts();
@@ -105,7 +141,15 @@ async fn pipeline(
                     http::HeaderValue::from_static("close"),
                 );
             }
-            return (Arc::from("invalid"), decision, resp);
+            return Outcome {
+                route: Arc::from("invalid"),
+                decision,
+                shadow: None,
+                user: None,
+                auth_seconds: 0.0,
+                upstream_seconds: None,
+                response: resp,
+            };
         }
     };
     let route = config.route_for(facts.method, &facts.path);
@@ -122,11 +166,34 @@ async fn pipeline(
     )
     .await;
     let auth = browser.auth;
-    let decision = decide(&facts, route, &auth, config);
-    shared
-        .metrics
-        .auth_duration
-        .observe(auth_started.elapsed().as_secs_f64());
+    let enforced = decide(&facts, route, &auth, config);
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        for c in crate::explain::rule_checks(route, &auth, config) {
+            tracing::debug!(
+                route = &*route.name,
+                step = c.step,
+                outcome = c.outcome,
+                "{}",
+                c.detail
+            );
+        }
+    }
+    let (decision, shadow) = match (route.mode, &enforced) {
+        (Mode::Report, Decision::Forward) | (Mode::Enforce, _) => (enforced, None),
+        (Mode::Report, _) => (Decision::Forward, Some(enforced)),
+    };
+    let auth_seconds = auth_started.elapsed().as_secs_f64();
+    shared.metrics.auth_duration.observe(auth_seconds);
+    let user = auth.identity().map(|i| i.user_id.clone());
+    let outcome = |decision: Decision, response: Response<Body>, upstream_seconds| Outcome {
+        route: route.name.clone(),
+        decision,
+        shadow,
+        user,
+        auth_seconds,
+        upstream_seconds,
+        response,
+    };
     if decision != Decision::Forward {
         let return_to = facts.path_and_query();
         let rendering = Rendering {
@@ -135,28 +202,19 @@ async fn pipeline(
             return_to: Some(&return_to),
             handshake: browser.rendering,
         };
-        let mut resp = respond::respond(&decision, &rendering, config);
-        append_cookies(&mut resp, browser.set_cookies);
-        return (route.name.clone(), decision, resp);
+        let mut response = respond::respond(&decision, &rendering, config);
+        append_cookies(&mut response, browser.set_cookies);
+        return outcome(decision, response, None);
     }
     drop(facts);
-    let route_name = route.name.clone();
     let upstream_index = route.upstream;
     let Some(upstream) = config.upstreams.get(upstream_index) else {
-        let resp = respond::upstream_error(crate::decision::reason::UPSTREAM_UNREACHABLE);
-        return (route_name, decision, resp);
+        let response = respond::upstream_error(crate::decision::reason::UPSTREAM_UNREACHABLE);
+        return outcome(decision, response, None);
     };
-    if forward::prepare(
-        &mut parts,
-        upstream,
-        auth_identity(&auth),
-        peer.ip(),
-        config,
-    )
-    .is_err()
-    {
-        let resp = respond::upstream_error(crate::decision::reason::UPSTREAM_FAILED);
-        return (route_name, decision, resp);
+    if forward::prepare(&mut parts, upstream, auth.identity(), peer.ip(), config).is_err() {
+        let response = respond::upstream_error(crate::decision::reason::UPSTREAM_FAILED);
+        return outcome(decision, response, None);
     }
     let sent = Instant::now();
     let result = snapshot
@@ -164,7 +222,7 @@ async fn pipeline(
         .send(upstream_index, Request::from_parts(parts, body))
         .await;
     let upstream_seconds = sent.elapsed().as_secs_f64();
-    let resp = match result {
+    let mut response = match result {
         Ok(resp) => {
             shared
                 .metrics
@@ -194,9 +252,8 @@ async fn pipeline(
             resp
         }
     };
-    let mut resp = resp;
-    append_cookies(&mut resp, browser.set_cookies);
-    (route_name, decision, resp)
+    append_cookies(&mut response, browser.set_cookies);
+    outcome(decision, response, Some(upstream_seconds))
 }
 
 /// Adds the `Set-Cookie` directives of a handshake exchange to whatever answer was chosen.
@@ -204,8 +261,4 @@ fn append_cookies(resp: &mut Response<Body>, cookies: Vec<http::HeaderValue>) {
     for cookie in cookies {
         resp.headers_mut().append(http::header::SET_COOKIE, cookie);
     }
-}
-
-fn auth_identity(auth: &Auth) -> Option<&crate::token::claims::Identity> {
-    auth.identity()
 }

@@ -1,22 +1,27 @@
 //! Logging set-up: `tracing` to stderr, human or JSON, filtered by `RUST_LOG`.
 //!
-//! `DOORMAN_LOG_FORMAT=json` selects JSON lines. Nothing logged anywhere in doorman carries
-//! a token, a cookie or a secret; this module only chooses the format.
+//! `[logging] format` chooses text or JSON lines; `DOORMAN_LOG_FORMAT=json|text` overrides
+//! it. Nothing logged anywhere in doorman carries a token, a cookie or a secret; this module
+//! only chooses the format.
 
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber once (later calls are ignored). `default_level` applies
-/// when `RUST_LOG` is not set.
-pub fn init(default_level: &str) {
+/// when `RUST_LOG` is not set; `json` is the configured format.
+pub fn init(default_level: &str, json: bool) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
-    let json = std::env::var("DOORMAN_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let json = match std::env::var("DOORMAN_LOG_FORMAT") {
+        Ok(f) if f.eq_ignore_ascii_case("json") => true,
+        Ok(f) if f.eq_ignore_ascii_case("text") => false,
+        _ => json,
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false);
     let _ = if json {
-        builder.json().try_init()
+        builder.json().flatten_event(true).try_init()
     } else {
         builder.try_init()
     };

@@ -18,17 +18,18 @@ use serde::Deserialize;
 use super::error::{ConfigError, Problem};
 use super::interp::interpolate;
 use super::raw::{
-    RawClaims, RawClerk, RawConfig, RawDefaults, RawHeaders, RawLimits, RawRedirects, RawRoute,
-    RawServer, RawUpstream,
+    RawClaims, RawClerk, RawConfig, RawDefaults, RawHeaders, RawLimits, RawLogging, RawRedirects,
+    RawRoute, RawServer, RawUpstream,
 };
 use super::{
-    Access, Clerk, Config, Handshake, IdentityHeaders, KeySource, Limits, Onboarding,
-    RedirectTarget, Redirects, Respond, Route, Scheme, Server, Upstream,
+    Access, Clerk, Config, Handshake, IdentityHeaders, KeySource, Limits, Logging, Mode,
+    Onboarding, RedirectTarget, Redirects, Respond, Route, Scheme, Server, Upstream, UserIdLogging,
 };
 use crate::route::{MethodSet, Pattern, RouteTable};
 use crate::token::claims::{validate_pointer, ClaimPointers};
 use crate::token::verify::VerifyOptions;
 
+mod checks;
 mod headers;
 mod routes;
 mod sections;
@@ -91,12 +92,19 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
     let headers = compile_headers(&raw.headers, &mut p);
     let limits = compile_limits(&raw.limits, &mut p);
     let upstreams = compile_upstreams(&raw.upstreams, &mut p);
-    let defaults = compile_defaults(&raw.defaults, &upstreams, &mut p);
+    let global_mode = enum_value(
+        &mut p,
+        "server.mode",
+        raw.server.mode.as_deref(),
+        Mode::Enforce,
+        routes::MODE,
+    );
+    let defaults = compile_defaults(&raw.defaults, &upstreams, global_mode, &mut p);
     let routes: Vec<Route> = raw
         .routes
         .iter()
         .enumerate()
-        .map(|(i, r)| compile_route(i, r, &upstreams, &mut p))
+        .map(|(i, r)| compile_route(i, r, &upstreams, global_mode, &mut p))
         .collect();
     check_route_names(&routes, &mut p);
     let table = build_table(&routes, &mut p);
@@ -110,13 +118,14 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
             "no onboarding claim is configured, so every user counts as onboarded and `incomplete_only` routes always redirect; set claims.onboarding_status",
         );
     }
+    let logging = checks::compile_logging(&raw.logging, &mut p);
     if !p.errors.is_empty() {
         return Err(ConfigError::Invalid {
             path: source.to_string(),
             problems: p.errors,
         });
     }
-    Ok(Config {
+    let mut config = Config {
         server,
         clerk,
         redirects,
@@ -127,10 +136,15 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         defaults,
         routes,
         table,
-        warnings: p.warnings,
+        logging,
+        roles: raw.roles,
+        warnings: Vec::new(),
         source: source.to_string(),
         hash: String::new(),
-    })
+    };
+    checks::warn_about(&config, &mut p);
+    config.warnings = p.warnings;
+    Ok(config)
 }
 
 #[derive(Default)]

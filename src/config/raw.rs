@@ -29,6 +29,24 @@ pub struct RawConfig {
     pub defaults: RawDefaults,
     #[serde(default)]
     pub routes: Vec<RawRoute>,
+    #[serde(default)]
+    pub logging: RawLogging,
+    /// The role catalog: role name → the permissions it grants. Documentation that
+    /// `doorman check` verifies routes against; the token's claims still decide.
+    #[serde(default)]
+    pub roles: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// `[logging]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogging {
+    /// `text` (default) or `json`; `DOORMAN_LOG_FORMAT` overrides.
+    pub format: Option<String>,
+    /// How user ids appear in logs: `plain` (default), `hash` or `omit`.
+    pub user_id: Option<String>,
+    /// Header carrying the request id (kept when valid, generated otherwise). Default `X-Request-Id`.
+    pub request_id_header: Option<String>,
 }
 
 /// `[server]`: listeners and the trust boundary.
@@ -49,6 +67,8 @@ pub struct RawServer {
     pub shutdown_grace: Option<String>,
     /// Worker threads of the runtime. Default: one per CPU.
     pub workers: Option<u64>,
+    /// `enforce` (default) or `report`: the default mode of every route.
+    pub mode: Option<String>,
 }
 
 /// `[clerk]`: the key source and the token rules.
@@ -182,6 +202,8 @@ pub struct RawDefaults {
     pub respond: Option<String>,
     /// Upstream name; default the first.
     pub upstream: Option<String>,
+    /// `enforce` or `report`; default `[server] mode`.
+    pub mode: Option<String>,
 }
 
 /// `[[routes]]`.
@@ -201,4 +223,6 @@ pub struct RawRoute {
     pub org_roles_any: Option<Vec<String>>,
     pub feature_flags_all: Option<Vec<String>>,
     pub respond: Option<String>,
+    /// `enforce` or `report` (forward, but log and count what would have happened).
+    pub mode: Option<String>,
 }

@@ -13,5 +13,6 @@ mod hostile;
 mod identity;
 mod keys;
 mod keys_timing;
+mod operations;
 mod template;
 mod vectors;

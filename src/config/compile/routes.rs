@@ -128,9 +128,12 @@ pub(super) const RESPOND: &[(&str, Respond)] = &[
     ("auto", Respond::Auto),
 ];
 
+pub(super) const MODE: &[(&str, Mode)] = &[("enforce", Mode::Enforce), ("report", Mode::Report)];
+
 pub(super) fn compile_defaults(
     raw: &RawDefaults,
     upstreams: &[Upstream],
+    global_mode: Mode,
     p: &mut Problems,
 ) -> Route {
     if raw.access.as_deref() == Some("public") {
@@ -165,6 +168,7 @@ pub(super) fn compile_defaults(
             Respond::Auto,
             RESPOND,
         ),
+        mode: enum_value(p, "defaults.mode", raw.mode.as_deref(), global_mode, MODE),
         permissions_all: Vec::new(),
         permissions_any: Vec::new(),
         roles_any: Vec::new(),
@@ -191,6 +195,7 @@ pub(super) fn compile_route(
     index: usize,
     raw: &RawRoute,
     upstreams: &[Upstream],
+    global_mode: Mode,
     p: &mut Problems,
 ) -> Route {
     let path = raw.path.clone().unwrap_or_default();
@@ -274,6 +279,13 @@ pub(super) fn compile_route(
             raw.respond.as_deref(),
             Respond::Auto,
             RESPOND,
+        ),
+        mode: enum_value(
+            p,
+            &format!("{at}.mode"),
+            raw.mode.as_deref(),
+            global_mode,
+            MODE,
         ),
         permissions_all: string_list(p, &format!("{at}.permissions_all"), &raw.permissions_all),
         permissions_any: string_list(p, &format!("{at}.permissions_any"), &raw.permissions_any),

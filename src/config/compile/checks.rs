@@ -1,0 +1,162 @@
+//! Warnings about configs that load but are probably mistakes: upstreams no route uses,
+//! redirect targets that are themselves protected (a loop waiting to happen), and
+//! permissions or roles that the `[roles]` catalog does not know. Warnings never fail a
+//! load; `doorman check` prints them.
+
+use super::*;
+use crate::path::normalize;
+
+/// `[logging]`.
+pub(super) fn compile_logging(raw: &RawLogging, p: &mut Problems) -> Logging {
+    let json = match raw.format.as_deref() {
+        None | Some("text") => false,
+        Some("json") => true,
+        Some(other) => {
+            p.err(
+                "logging.format",
+                format!("{other:?} is not one of \"text\", \"json\""),
+            );
+            false
+        }
+    };
+    let user_id = enum_value(
+        p,
+        "logging.user_id",
+        raw.user_id.as_deref(),
+        UserIdLogging::Plain,
+        &[
+            ("plain", UserIdLogging::Plain),
+            ("hash", UserIdLogging::Hash),
+            ("omit", UserIdLogging::Omit),
+        ],
+    );
+    let header = raw.request_id_header.as_deref().unwrap_or("X-Request-Id");
+    let request_id_header = HeaderName::try_from(header).unwrap_or_else(|_| {
+        p.err(
+            "logging.request_id_header",
+            format!("{header:?} is not a valid header name"),
+        );
+        HeaderName::from_static("x-request-id")
+    });
+    Logging {
+        json,
+        user_id,
+        request_id_header,
+    }
+}
+
+/// Adds the warnings of a compiled config.
+pub(super) fn warn_about(config: &Config, p: &mut Problems) {
+    unused_upstreams(config, p);
+    protected_redirect_targets(config, p);
+    unknown_permissions(config, p);
+}
+
+fn unused_upstreams(config: &Config, p: &mut Problems) {
+    for (i, u) in config.upstreams.iter().enumerate() {
+        let used = config.defaults.upstream == i || config.routes.iter().any(|r| r.upstream == i);
+        if !used {
+            p.warn(
+                format!("upstreams[{i}]"),
+                format!("upstream {:?} is used by no route and not by [defaults]; remove it or route to it", u.name),
+            );
+        }
+    }
+}
+
+/// The route a browser's GET of `path` would be decided by.
+fn route_of<'a>(config: &'a Config, path: &str) -> Option<&'a Route> {
+    let normalized = normalize(path).ok()?;
+    Some(config.route_for(&http::Method::GET, &normalized))
+}
+
+fn protected_redirect_targets(config: &Config, p: &mut Problems) {
+    let r = &config.redirects;
+    if let Some(route) = r
+        .sign_in
+        .local_path
+        .as_deref()
+        .and_then(|path| route_of(config, path))
+    {
+        if route.access != Access::Public {
+            p.warn(
+                "redirects.sign_in_url",
+                format!(
+                    "{} is decided by route {:?}, which is not public: signed-out users sent there would be sent to sign in again (a loop); add a public route for it",
+                    r.sign_in.url, route.name
+                ),
+            );
+        }
+    }
+    if let Some(route) = r
+        .onboarding
+        .local_path
+        .as_deref()
+        .and_then(|path| route_of(config, path))
+    {
+        if route.access == Access::Deny || has_requirements(route) {
+            p.warn(
+                "redirects.onboarding_url",
+                format!(
+                    "{} is decided by route {:?}, which denies or has requirements a new user may lack: users sent to onboarding could be refused there",
+                    r.onboarding.url, route.name
+                ),
+            );
+        }
+    }
+    if let Some(route) = r
+        .after_onboarding
+        .local_path
+        .as_deref()
+        .and_then(|path| route_of(config, path))
+    {
+        if route.onboarding == Onboarding::IncompleteOnly || route.access == Access::Deny {
+            p.warn(
+                "redirects.after_onboarding_url",
+                format!(
+                    "{} is decided by route {:?}, which sends onboarded users away or denies them: users who finish onboarding would bounce",
+                    r.after_onboarding.url, route.name
+                ),
+            );
+        }
+    }
+}
+
+fn has_requirements(route: &Route) -> bool {
+    !(route.permissions_all.is_empty()
+        && route.permissions_any.is_empty()
+        && route.roles_any.is_empty()
+        && route.user_types.is_empty()
+        && route.org_roles_any.is_empty()
+        && route.feature_flags_all.is_empty())
+}
+
+/// With a `[roles]` catalog: permissions no role grants and roles the catalog lacks.
+fn unknown_permissions(config: &Config, p: &mut Problems) {
+    if config.roles.is_empty() {
+        return;
+    }
+    let granted = |perm: &str| {
+        config
+            .roles
+            .values()
+            .any(|perms| perms.iter().any(|g| g == perm))
+    };
+    for (i, route) in config.routes.iter().enumerate() {
+        let at = format!("route {:?} (routes[{i}])", route.name);
+        for perm in route.permissions_all.iter().chain(&route.permissions_any) {
+            // Clerk organization permissions come from the organization, not from [roles].
+            if !perm.starts_with("org:") && !granted(perm) {
+                p.warn(at.clone(), format!("permission {perm:?} is granted by no role in [roles]; no user may ever pass"));
+            }
+        }
+        for role in &route.roles_any {
+            if !config.roles.contains_key(role) {
+                p.warn(
+                    at.clone(),
+                    format!("role {role:?} is not in [roles]; check the spelling"),
+                );
+            }
+        }
+    }
+}
