@@ -73,6 +73,13 @@ async fn answer(
             metrics
                 .jwks_keys
                 .set(i64::try_from(snapshot.keys.key_count()).unwrap_or(i64::MAX));
+            state
+                .shared
+                .revocations
+                .purge(state.shared.clock.now_unix());
+            metrics
+                .revocations_active
+                .set(i64::try_from(state.shared.revocations.active()).unwrap_or(i64::MAX));
             text(
                 StatusCode::OK,
                 &metrics.encode(),
@@ -93,8 +100,15 @@ fn readiness(state: &AdminState) -> Response<Body> {
     let keys = snapshot.keys.ready();
     let draining = state.draining.load(Ordering::SeqCst);
     let ready = keys && !draining;
+    // Redis being down does not make doorman unready (it serves with what it knows), but
+    // the detail says so.
+    let sync = match &state.shared.sync {
+        None => "local",
+        Some(s) if s.connected() => "connected",
+        Some(_) => "disconnected",
+    };
     let body = format!(
-        "{{\"ready\":{ready},\"keys\":{keys},\"key_count\":{},\"draining\":{draining}}}\n",
+        "{{\"ready\":{ready},\"keys\":{keys},\"key_count\":{},\"draining\":{draining},\"revocation_sync\":\"{sync}\"}}\n",
         snapshot.keys.key_count()
     );
     let status = if ready {

@@ -23,8 +23,11 @@ use crate::jwks::{KeyLoadError, KeyStore};
 use crate::metrics::Metrics;
 use crate::proxy::{Shared, Snapshot};
 use crate::reload::{self, Outcome, Reloader};
+use crate::revocation::sync::{self, SyncConfig};
+use crate::revocation::Revocations;
 use crate::server;
 use crate::upstream::Upstreams;
+use crate::webhook::Endpoint;
 
 /// Why doorman could not start.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +40,10 @@ pub enum StartError {
     },
     #[error("signing keys: {0}")]
     Keys(#[from] KeyLoadError),
+    #[error("webhooks: {0}")]
+    Webhooks(String),
+    #[error("revocation: {0}")]
+    Revocation(String),
     #[error("Clerk handshake: {0}")]
     Handshake(String),
     #[error("crypto self-test failed: {0}")]
@@ -107,11 +114,16 @@ pub async fn build_snapshot(
         ),
         None => None,
     };
+    let webhook = match &config.webhooks {
+        Some(w) => Some(Endpoint::new(w).map_err(StartError::Webhooks)?),
+        None => None,
+    };
     Ok(Snapshot {
         config,
         upstreams,
         keys,
         exchanger,
+        webhook,
     })
 }
 
@@ -126,13 +138,34 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
     let addr = local_addr(&listener, config.server.listen);
     let admin_addr = local_addr(&admin_listener, config.server.admin_listen);
     let grace = config.server.shutdown_grace;
+    let (shutdown, rx) = watch::channel(false);
+    let revocations = Arc::new(Revocations::new(
+        i64::try_from(config.revocation.ttl.as_secs()).unwrap_or(120),
+    ));
+    let sync = match &config.revocation.redis_url {
+        Some(url) => Some(
+            sync::start(
+                SyncConfig {
+                    url: url.clone(),
+                    prefix: config.revocation.prefix.clone(),
+                },
+                revocations.clone(),
+                options.clock.clone(),
+                metrics.clone(),
+                rx.clone(),
+            )
+            .map_err(StartError::Revocation)?,
+        ),
+        None => None,
+    };
     let snapshot = build_snapshot(config, &metrics, None).await?;
     let shared = Arc::new(Shared {
         snapshot: ArcSwap::from_pointee(snapshot),
         metrics,
         clock: options.clock,
+        revocations,
+        sync,
     });
-    let (shutdown, rx) = watch::channel(false);
     let draining = Arc::new(AtomicBool::new(false));
     let mut tasks = vec![tokio::spawn(admin::serve(
         admin_listener,

@@ -40,6 +40,8 @@ pub struct Config {
     /// Matcher over `routes` (indexes into it).
     pub table: RouteTable,
     pub logging: Logging,
+    pub webhooks: Option<Webhooks>,
+    pub revocation: Revocation,
     /// The role catalog (`[roles]`), for `doorman check`.
     pub roles: std::collections::BTreeMap<String, Vec<String>>,
     /// Things that load but are probably mistakes.
@@ -218,6 +220,23 @@ pub struct Logging {
     pub json: bool,
     pub user_id: UserIdLogging,
     pub request_id_header: HeaderName,
+}
+
+/// `[webhooks]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhooks {
+    pub secret: String,
+    pub path: String,
+    pub tolerance: Duration,
+    pub max_body_bytes: usize,
+}
+
+/// `[revocation]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub redis_url: Option<String>,
+    pub ttl: Duration,
+    pub prefix: String,
 }
 
 /// How denials are rendered.

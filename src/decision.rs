@@ -27,6 +27,8 @@ pub enum Decision {
     BadRequest { reason: &'static str },
     /// doorman cannot decide right now, e.g. no usable signing keys (503).
     Unavailable { reason: &'static str },
+    /// A Clerk webhook delivery, answered by doorman itself (`result` as counted).
+    Webhook { result: &'static str },
 }
 
 impl Decision {
@@ -42,6 +44,7 @@ impl Decision {
             Decision::Forbidden { .. } => "forbidden",
             Decision::BadRequest { .. } => "bad_request",
             Decision::Unavailable { .. } => "unavailable",
+            Decision::Webhook { .. } => "webhook",
         }
     }
 
@@ -55,6 +58,7 @@ impl Decision {
             | Decision::Forbidden { reason }
             | Decision::BadRequest { reason }
             | Decision::Unavailable { reason } => reason,
+            Decision::Webhook { result } => result,
             Decision::RedirectOnboarding => reason::ONBOARDING_REQUIRED,
             Decision::RedirectAfterOnboarding { .. } => reason::ONBOARDING_COMPLETE,
         }

@@ -77,6 +77,16 @@ pub struct Metrics {
     pub config_loaded: Gauge<f64, AtomicU64>,
     pub shadow_decisions: Family<RouteDecision, Counter>,
     pub handshakes: Family<ResultLabel, Counter>,
+    pub webhooks: Family<EventResult, Counter>,
+    pub revocations_active: Gauge,
+    pub revocation_sync_errors: Counter,
+}
+
+/// `event` + `result`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventResult {
+    pub event: &'static str,
+    pub result: &'static str,
 }
 
 /// Buckets for whole requests and upstream calls: 100 µs to 30 s.
@@ -225,6 +235,36 @@ impl Metrics {
             "Clerk handshakes: redirect, exchanged, exchange_failed, loop_limit",
             handshakes.clone(),
         );
+        let webhooks = Family::<EventResult, Counter>::default();
+        registry.register(
+            "doorman_webhooks",
+            "Clerk webhook deliveries by event type and result",
+            webhooks.clone(),
+        );
+        let revocations_active = Gauge::default();
+        registry.register(
+            "doorman_revocations_active",
+            "Revoked sessions, revoked users and stale users currently held",
+            revocations_active.clone(),
+        );
+        let revocation_sync_errors = Counter::default();
+        registry.register(
+            "doorman_revocation_sync_errors",
+            "Failures talking to the Redis that shares revocations",
+            revocation_sync_errors.clone(),
+        );
+        // Families with a fixed set of label values start at 0, so dashboards and alerts see
+        // a series (not "no data") before the first event.
+        for kind in ["connect", "timeout", "protocol"] {
+            let _ = upstream_errors.get_or_create(&KindLabel { kind });
+        }
+        for result in ["ok", "error"] {
+            let _ = config_reloads.get_or_create(&ResultLabel { result });
+            let _ = jwks_fetches.get_or_create(&ResultLabel { result });
+        }
+        for result in ["redirect", "exchanged", "exchange_failed", "loop_limit"] {
+            let _ = handshakes.get_or_create(&ResultLabel { result });
+        }
         Metrics {
             registry,
             requests,
@@ -246,6 +286,9 @@ impl Metrics {
             config_loaded,
             shadow_decisions,
             handshakes,
+            webhooks,
+            revocations_active,
+            revocation_sync_errors,
         }
     }
 

@@ -27,7 +27,10 @@ use crate::jwks::KeyStore;
 use crate::metrics::{status_class, KindLabel, Metrics, RouteDecision, UpstreamLabels};
 use crate::request::Facts;
 use crate::respond::{self, Body, Rendering};
+use crate::revocation::sync::SyncHandle;
+use crate::revocation::Revocations;
 use crate::upstream::Upstreams;
+use crate::webhook::{self, Endpoint};
 
 /// Everything one config needs at run time.
 pub struct Snapshot {
@@ -36,6 +39,8 @@ pub struct Snapshot {
     pub keys: Arc<KeyStore>,
     /// The Backend API client for handshake nonces, when the handshake is configured.
     pub exchanger: Option<Exchanger>,
+    /// The Clerk webhook endpoint, when `[webhooks]` is configured.
+    pub webhook: Option<Endpoint>,
 }
 
 /// State shared by every connection.
@@ -43,6 +48,10 @@ pub struct Shared {
     pub snapshot: ArcSwap<Snapshot>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
+    /// What webhooks revoked; survives reloads.
+    pub revocations: Arc<Revocations>,
+    /// Sharing revocations through Redis, when configured.
+    pub sync: Option<SyncHandle>,
 }
 
 /// Handles one request from `peer`.
@@ -121,6 +130,28 @@ async fn pipeline(
     peer: SocketAddr,
 ) -> Outcome {
     let config = &snapshot.config;
+    if let Some(endpoint) = snapshot
+        .webhook
+        .as_ref()
+        .filter(|e| req.uri().path() == e.path)
+    {
+        let sinks = webhook::Sinks {
+            store: &shared.revocations,
+            sync: shared.sync.as_ref(),
+            metrics: &shared.metrics,
+            now: shared.clock.now_unix(),
+        };
+        let (result, response) = webhook::handle(endpoint, req, &sinks).await;
+        return Outcome {
+            route: Arc::from("clerk-webhooks"),
+            decision: Decision::Webhook { result },
+            shadow: None,
+            user: None,
+            auth_seconds: 0.0,
+            upstream_seconds: None,
+            response,
+        };
+    }
     let auth_started = Instant::now();
     let (mut parts, body) = req.into_parts();
     let facts = match Facts::read(&parts.method, &parts.uri, &parts.headers) {
@@ -161,6 +192,7 @@ async fn pipeline(
             exchanger: snapshot.exchanger.as_ref(),
             clock: shared.clock.as_ref(),
             metrics: &shared.metrics,
+            revocations: &shared.revocations,
             peer: peer.ip(),
         },
     )

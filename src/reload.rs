@@ -108,6 +108,9 @@ impl Reloader {
                 old.config.server.admin_listen, config.server.admin_listen
             ));
         }
+        if config.revocation != old.config.revocation {
+            needs_restart.push("[revocation]".to_string());
+        }
         if config.server.workers != old.config.server.workers {
             needs_restart.push("server.workers".to_string());
         }

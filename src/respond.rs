@@ -103,6 +103,13 @@ pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Respo
             reason,
             r.page,
         ),
+        // Webhook answers are made by the webhook endpoint; this is never reached.
+        Decision::Webhook { .. } => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "webhook_not_rendered",
+            false,
+        ),
         Decision::Forward => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

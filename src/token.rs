@@ -51,7 +51,10 @@ mod tests {
     };
     use serde_json::json;
 
-    const FIXTURES: &str = "/work/main/tests/vectors/clerk-sdk-fixtures";
+    const FIXTURES: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/clerk-sdk-fixtures"
+    );
     const MOCK_JWT: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/vectors/clerk-sdk-fixtures/mockJwt.jwt"

@@ -19,11 +19,12 @@ use super::error::{ConfigError, Problem};
 use super::interp::interpolate;
 use super::raw::{
     RawClaims, RawClerk, RawConfig, RawDefaults, RawHeaders, RawLimits, RawLogging, RawRedirects,
-    RawRoute, RawServer, RawUpstream,
+    RawRevocation, RawRoute, RawServer, RawUpstream, RawWebhooks,
 };
 use super::{
     Access, Clerk, Config, Handshake, IdentityHeaders, KeySource, Limits, Logging, Mode,
-    Onboarding, RedirectTarget, Redirects, Respond, Route, Scheme, Server, Upstream, UserIdLogging,
+    Onboarding, RedirectTarget, Redirects, Respond, Revocation, Route, Scheme, Server, Upstream,
+    UserIdLogging, Webhooks,
 };
 use crate::route::{MethodSet, Pattern, RouteTable};
 use crate::token::claims::{validate_pointer, ClaimPointers};
@@ -119,6 +120,9 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         );
     }
     let logging = checks::compile_logging(&raw.logging, &mut p);
+    let webhooks = checks::compile_webhooks(raw.webhooks.as_ref(), &mut p);
+    let revocation =
+        checks::compile_revocation(&raw.revocation, clerk.verify.clock_skew_secs, &mut p);
     if !p.errors.is_empty() {
         return Err(ConfigError::Invalid {
             path: source.to_string(),
@@ -137,6 +141,8 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         routes,
         table,
         logging,
+        webhooks,
+        revocation,
         roles: raw.roles,
         warnings: Vec::new(),
         source: source.to_string(),

@@ -31,10 +31,39 @@ pub struct RawConfig {
     pub routes: Vec<RawRoute>,
     #[serde(default)]
     pub logging: RawLogging,
+    pub webhooks: Option<RawWebhooks>,
+    #[serde(default)]
+    pub revocation: RawRevocation,
     /// The role catalog: role name → the permissions it grants. Documentation that
     /// `doorman check` verifies routes against; the token's claims still decide.
     #[serde(default)]
     pub roles: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// `[webhooks]`: Clerk's Svix-signed webhooks, verified and acted on at the edge.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhooks {
+    /// `whsec_…`, usually `${CLERK_WEBHOOK_SECRET}`; enables the endpoint.
+    pub secret: Option<String>,
+    /// Path on the public listener (POST only). Default `/clerk/webhooks`.
+    pub path: Option<String>,
+    /// How far `svix-timestamp` may be from now. Default `5m`.
+    pub tolerance: Option<String>,
+    /// Largest accepted body. Default 262144 bytes.
+    pub max_body_bytes: Option<u64>,
+}
+
+/// `[revocation]`: what webhooks revoke, and how replicas share it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRevocation {
+    /// `redis://host:port[/db]`: share revocations across replicas. Without it they are local.
+    pub redis_url: Option<String>,
+    /// How long an entry lives: longer than a token can stay valid. Default `2m`.
+    pub ttl: Option<String>,
+    /// Redis key and channel prefix. Default `doorman`.
+    pub prefix: Option<String>,
 }
 
 /// `[logging]`.

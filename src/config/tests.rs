@@ -429,20 +429,45 @@ fn route_name_defaults_to_the_path() {
 
 #[test]
 fn unused_upstreams_are_warned_about() {
-    let c = parse(&format!("{MINIMAL}[[upstreams]]\nname = \"spare\"\nurl = \"http://127.0.0.1:4000\"\n")).unwrap();
-    assert!(c.warnings.iter().any(|w| w.at == "upstreams[1]" && w.message.contains("\"spare\" is used by no route")), "{:?}", c.warnings);
+    let c = parse(&format!(
+        "{MINIMAL}[[upstreams]]\nname = \"spare\"\nurl = \"http://127.0.0.1:4000\"\n"
+    ))
+    .unwrap();
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.at == "upstreams[1]" && w.message.contains("\"spare\" is used by no route")),
+        "{:?}",
+        c.warnings
+    );
 }
 
 #[test]
 fn protected_redirect_targets_are_warned_about() {
     // No public route for /sign-in: signed-out users would loop.
     let c = parse(MINIMAL).unwrap();
-    assert!(c.warnings.iter().any(|w| w.at == "redirects.sign_in_url" && w.message.contains("not public")), "{:?}", c.warnings);
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.at == "redirects.sign_in_url" && w.message.contains("not public")),
+        "{:?}",
+        c.warnings
+    );
     // after_onboarding_url on an incomplete_only route bounces finished users.
     let text = format!("{MINIMAL}[claims]\nonboarding_status = \"/o\"\n[[routes]]\nname = \"in\"\npath = \"/sign-in/**\"\naccess = \"public\"\n[[routes]]\nname = \"dash\"\npath = \"/dashboard/**\"\nonboarding = \"incomplete_only\"\n");
     let c = parse(&text).unwrap();
-    assert!(c.warnings.iter().any(|w| w.at == "redirects.after_onboarding_url"), "{:?}", c.warnings);
-    assert!(!c.warnings.iter().any(|w| w.at == "redirects.sign_in_url"), "{:?}", c.warnings);
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.at == "redirects.after_onboarding_url"),
+        "{:?}",
+        c.warnings
+    );
+    assert!(
+        !c.warnings.iter().any(|w| w.at == "redirects.sign_in_url"),
+        "{:?}",
+        c.warnings
+    );
 }
 
 #[test]
@@ -451,10 +476,19 @@ fn the_roles_catalog_finds_permissions_no_role_grants() {
         "{MINIMAL}[roles]\nmember = [\"view_project\"]\nadmin = [\"view_project\", \"create_project\"]\n[[routes]]\nname = \"r\"\npath = \"/r\"\npermissions_all = [\"view_project\", \"delete_everything\", \"org:projects:manage\"]\nroles_any = [\"admni\"]\n"
     );
     let c = parse(&text).unwrap();
-    let mine: Vec<&str> = c.warnings.iter().filter(|w| w.at.starts_with("route \"r\"")).map(|w| w.message.as_str()).collect();
+    let mine: Vec<&str> = c
+        .warnings
+        .iter()
+        .filter(|w| w.at.starts_with("route \"r\""))
+        .map(|w| w.message.as_str())
+        .collect();
     assert_eq!(mine.len(), 2, "{mine:?}");
-    assert!(mine.iter().any(|m| m.contains("\"delete_everything\" is granted by no role")));
-    assert!(mine.iter().any(|m| m.contains("role \"admni\" is not in [roles]")));
+    assert!(mine
+        .iter()
+        .any(|m| m.contains("\"delete_everything\" is granted by no role")));
+    assert!(mine
+        .iter()
+        .any(|m| m.contains("role \"admni\" is not in [roles]")));
 }
 
 #[test]
@@ -464,7 +498,19 @@ fn modes_and_logging_settings_compile() {
     assert_eq!(c.routes[1].mode, super::Mode::Enforce);
     assert_eq!(c.defaults.mode, super::Mode::Report);
     assert!(c.logging.json);
-    assert_problem(&format!("{MINIMAL}[[routes]]\nname = \"a\"\npath = \"/a\"\nmode = \"audit\"\n"), "route \"a\" (routes[0]).mode", "not one of");
-    assert_problem(&format!("{MINIMAL}[logging]\nformat = \"xml\"\n"), "logging.format", "not one of");
-    assert_problem(&format!("{MINIMAL}[logging]\nuser_id = \"shown\"\n"), "logging.user_id", "not one of");
+    assert_problem(
+        &format!("{MINIMAL}[[routes]]\nname = \"a\"\npath = \"/a\"\nmode = \"audit\"\n"),
+        "route \"a\" (routes[0]).mode",
+        "not one of",
+    );
+    assert_problem(
+        &format!("{MINIMAL}[logging]\nformat = \"xml\"\n"),
+        "logging.format",
+        "not one of",
+    );
+    assert_problem(
+        &format!("{MINIMAL}[logging]\nuser_id = \"shown\"\n"),
+        "logging.user_id",
+        "not one of",
+    );
 }

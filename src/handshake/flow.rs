@@ -20,6 +20,7 @@ use crate::decide::Auth;
 use crate::jwks::KeyStore;
 use crate::metrics::Metrics;
 use crate::respond::HandshakeRendering;
+use crate::revocation::{Revocations, Verdict};
 
 /// The outcome for one request.
 pub struct BrowserAuth {
@@ -37,6 +38,8 @@ pub struct Context<'a> {
     pub exchanger: Option<&'a Exchanger>,
     pub clock: &'a dyn Clock,
     pub metrics: &'a Metrics,
+    /// Sessions, users and stale claims revoked by webhooks.
+    pub revocations: &'a Revocations,
     pub peer: IpAddr,
 }
 
@@ -68,6 +71,8 @@ pub async fn authenticate_browser(parts: &Parts, ctx: &Context<'_>) -> BrowserAu
         &cookies.session_name,
     )
     .await;
+    let can_refresh = clerk.handshake.is_some() && document && !header_token;
+    let auth = revoked(auth, ctx, can_refresh, cookies.redirect_count);
     if clerk.handshake.is_none() {
         return BrowserAuth {
             auth,
@@ -119,6 +124,24 @@ pub async fn authenticate_browser(parts: &Parts, ctx: &Context<'_>) -> BrowserAu
     }
 }
 
+/// Applies what webhooks revoked to a valid identity. A stale token of a browser that can
+/// take Clerk's handshake (`can_refresh`) gets one; otherwise the client is signed out with
+/// the stable reason (`session_revoked`, `user_revoked`, `token_stale`).
+fn revoked(auth: Auth, ctx: &Context<'_>, can_refresh: bool, redirect_count: u32) -> Auth {
+    let Auth::Valid(identity) = &auth else {
+        return auth;
+    };
+    match ctx.revocations.check(identity, ctx.clock.now_unix()) {
+        Verdict::Pass => auth,
+        Verdict::Stale if can_refresh && redirect_count < super::MAX_HANDSHAKES => Auth::Refresh {
+            reason: "session-token-stale-claims",
+        },
+        verdict => Auth::SignedOut {
+            reason: verdict.reason(),
+        },
+    }
+}
+
 /// Exchanges the nonce and decides with the fresh token; `None` when the exchange failed
 /// (the request then proceeds with the cookies it has).
 async fn exchange(
@@ -146,7 +169,7 @@ async fn exchange(
         &cookies.session_name,
     ) {
         Some(token) => match verify_token(token, ctx.config, ctx.keys, ctx.clock).await {
-            Ok(identity) => Auth::Valid(Arc::new(identity)),
+            Ok(identity) => revoked(Auth::Valid(Arc::new(identity)), ctx, false, 0),
             Err(e) => Auth::Invalid(e),
         },
         // Clerk cleared the session: the browser is signed out.

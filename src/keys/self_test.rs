@@ -100,9 +100,10 @@ mod tests {
     #[test]
     fn embedded_vectors_match_the_clerk_fixture_files() {
         let jwks: serde_json::Value = serde_json::from_str(KNOWN_JWKS).unwrap();
-        let fixture: serde_json::Value = serde_json::from_str(include_str!(
-            "/work/main/tests/vectors/clerk-sdk-fixtures/mockJwks.json"
-        ))
+        let fixture: serde_json::Value = serde_json::from_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/vectors/clerk-sdk-fixtures/mockJwks.json"
+        )))
         .unwrap();
         assert_eq!(jwks, fixture);
         let token = include_str!(concat!(

