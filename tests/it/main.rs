@@ -17,3 +17,4 @@ mod keys_timing;
 mod operations;
 mod template;
 mod vectors;
+mod webhooks;

@@ -4,7 +4,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,21 +12,10 @@ use doorman::app::{self, Options};
 use doorman::clock::ManualClock;
 use doorman::config::Config;
 use doorman::echo::Echo;
-use doorman::mint::jwks_json;
 use serde_json::Value;
 
+use crate::support::process::{sigterm, spawn_binary, temp_dir, wait_ready};
 use crate::support::{claims, key, token, Client, JwksServer, BASE_CONFIG, KID, NOW};
-
-fn temp_dir(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "doorman-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The base config with real addresses written in (a file has no test env to read).
 fn config_text(jwks: &JwksServer, echo: &Echo) -> String {
@@ -309,80 +297,12 @@ async fn every_contract_metric_is_present_and_moves_with_traffic() {
 
 // ---- the binary as an operator runs it ------------------------------------------------
 
-struct Process {
-    child: std::process::Child,
-    addr: String,
-    admin: String,
-}
-
-/// Starts the `doorman` binary with a config using a JWKS file and `upstream`.
-fn spawn_binary(upstream: &str, extra_env: &[(&str, &str)]) -> Process {
-    let dir = temp_dir("bin");
-    std::fs::write(dir.join("jwks.json"), jwks_json(&[(key(), KID)])).unwrap();
-    let port = |l: std::net::TcpListener| l.local_addr().unwrap().port();
-    let (p1, p2) = (
-        port(std::net::TcpListener::bind("127.0.0.1:0").unwrap()),
-        port(std::net::TcpListener::bind("127.0.0.1:0").unwrap()),
-    );
-    let config = BASE_CONFIG
-        .replace(
-            "admin_listen = \"127.0.0.1:0\"",
-            &format!("admin_listen = \"127.0.0.1:{p2}\""),
-        )
-        .replace(
-            "\nlisten = \"127.0.0.1:0\"",
-            &format!("\nlisten = \"127.0.0.1:{p1}\""),
-        )
-        .replace(
-            "jwks_url = \"${JWKS_URL}\"",
-            &format!("jwks_file = \"{}\"", dir.join("jwks.json").display()),
-        )
-        .replace("${UPSTREAM_URL}", upstream)
-        .replace("shutdown_grace = \"2s\"", "shutdown_grace = \"5s\"");
-    let path = dir.join("doorman.toml");
-    std::fs::write(&path, config).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_doorman"));
-    cmd.arg("--config")
-        .arg(&path)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null());
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    let child = cmd.spawn().unwrap();
-    Process {
-        child,
-        addr: format!("127.0.0.1:{p1}"),
-        admin: format!("127.0.0.1:{p2}"),
-    }
-}
-
-async fn wait_ready(admin: &str) {
-    let client = Client::new(admin.parse().unwrap());
-    for _ in 0..500 {
-        if tokio::net::TcpStream::connect(admin).await.is_ok()
-            && client.get("/readyz").await.status == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("doorman at {admin} never became ready");
-}
-
-fn sigterm(child: &std::process::Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[tokio::test]
 async fn json_log_lines_carry_the_fields_and_never_the_token() {
     let echo = Echo::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let mut p = spawn_binary(
         &format!("http://{}", echo.addr),
+        "",
         &[("DOORMAN_LOG_FORMAT", "json"), ("RUST_LOG", "info")],
     );
     wait_ready(&p.admin).await;
@@ -494,7 +414,7 @@ async fn slow_upstream(delay: Duration) -> (String, tokio::sync::mpsc::Receiver<
 #[tokio::test]
 async fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
     let (upstream, mut arrived) = slow_upstream(Duration::from_millis(800)).await;
-    let mut p = spawn_binary(&upstream, &[]);
+    let mut p = spawn_binary(&upstream, "", &[]);
     wait_ready(&p.admin).await;
     let client = Client::new(p.addr.parse().unwrap());
     let in_flight = tokio::spawn(async move { client.get("/public/slow").await });
@@ -508,12 +428,13 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
         .unwrap();
     assert_eq!(reply.status, 200);
     assert_eq!(reply.text(), "slow ok");
+    let addr = p.addr.clone();
     let status = tokio::task::spawn_blocking(move || p.child.wait().unwrap())
         .await
         .unwrap();
     assert!(status.success(), "exit status {status:?}");
     assert!(
-        tokio::net::TcpStream::connect(&p.addr).await.is_err(),
+        tokio::net::TcpStream::connect(&addr).await.is_err(),
         "still accepting after exit"
     );
 }

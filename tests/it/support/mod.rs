@@ -4,6 +4,7 @@
 pub mod clerk_api;
 pub mod client;
 pub mod jwks_server;
+pub mod process;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
