@@ -61,6 +61,8 @@ pub struct Server {
     pub shutdown_grace: Duration,
     /// Runtime worker threads; `None` means one per CPU.
     pub workers: Option<usize>,
+    /// Forward CORS preflights without authentication.
+    pub forward_preflight: bool,
 }
 
 /// Where verification keys come from.
@@ -302,5 +304,7 @@ impl Config {
     }
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

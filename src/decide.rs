@@ -52,6 +52,11 @@ pub fn decide(facts: &Facts<'_>, route: &Route, auth: &Auth, config: &Config) ->
         }
         Access::SignedIn => {}
     }
+    // Browsers send CORS preflights without credentials; when configured, the upstream
+    // answers them (no identity is attached: there is none).
+    if facts.preflight && config.server.forward_preflight {
+        return Decision::Forward;
+    }
     let identity = match auth {
         Auth::Valid(identity) => identity,
         Auth::Invalid(TokenError::KeysUnavailable) => {

@@ -20,6 +20,8 @@ pub struct Facts<'a> {
     pub query: Option<&'a str>,
     /// The client is a browser navigation (see [`is_navigation`]).
     pub navigation: bool,
+    /// A CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
+    pub preflight: bool,
 }
 
 impl<'a> Facts<'a> {
@@ -50,6 +52,9 @@ impl<'a> Facts<'a> {
             path,
             query: uri.query(),
             navigation: is_navigation(headers),
+            preflight: method == Method::OPTIONS
+                && headers.contains_key(header::ORIGIN)
+                && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD),
         })
     }
 

@@ -98,6 +98,10 @@ pub struct RawServer {
     pub workers: Option<u64>,
     /// `enforce` (default) or `report`: the default mode of every route.
     pub mode: Option<String>,
+    /// CORS preflights (`OPTIONS` with `Origin` and `Access-Control-Request-Method`):
+    /// `authenticate` (default: decided like any request) or `forward` (to the upstream,
+    /// without identity, since browsers send preflights without credentials).
+    pub cors_preflight: Option<String>,
 }
 
 /// `[clerk]`: the key source and the token rules.

@@ -445,3 +445,58 @@ fn after_onboarding_never_redirects_a_page_to_itself() {
         }
     );
 }
+
+#[test]
+fn cors_preflights_are_authenticated_unless_configured_to_forward() {
+    let preflight = |c: &Config| {
+        let method = Method::OPTIONS;
+        let uri: Uri = "/api/projects".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("origin", HeaderValue::from_static("https://shop.example"));
+        headers.insert(
+            "access-control-request-method",
+            HeaderValue::from_static("POST"),
+        );
+        let facts = Facts::read(&method, &uri, &headers).unwrap();
+        decide(
+            &facts,
+            c.route_for(&method, &facts.path),
+            &Auth::Anonymous,
+            c,
+        )
+    };
+    assert_eq!(
+        preflight(&config()),
+        Decision::Unauthorized {
+            reason: "token_missing"
+        }
+    );
+    let forward = Config::parse(
+        &format!("[server]\ncors_preflight = \"forward\"\n{CONFIG}"),
+        "t",
+        &|_| None,
+    )
+    .unwrap();
+    assert_eq!(preflight(&forward), Decision::Forward);
+    // A deny route stays denied, preflight or not.
+    let method = Method::OPTIONS;
+    let uri: Uri = "/closed/x".parse().unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert("origin", HeaderValue::from_static("https://shop.example"));
+    headers.insert(
+        "access-control-request-method",
+        HeaderValue::from_static("GET"),
+    );
+    let facts = Facts::read(&method, &uri, &headers).unwrap();
+    assert_eq!(
+        decide(
+            &facts,
+            forward.route_for(&method, &facts.path),
+            &Auth::Anonymous,
+            &forward
+        ),
+        Decision::Forbidden {
+            reason: "route_denied"
+        }
+    );
+}

@@ -52,12 +52,24 @@ pub(super) fn compile_server(raw: &RawServer, p: &mut Problems) -> Server {
             None
         }
     });
+    let forward_preflight = match raw.cors_preflight.as_deref() {
+        None | Some("authenticate") => false,
+        Some("forward") => true,
+        Some(other) => {
+            p.err(
+                "server.cors_preflight",
+                format!("{other:?} is not one of \"authenticate\", \"forward\""),
+            );
+            false
+        }
+    };
     Server {
         listen,
         admin_listen,
         trusted_proxies,
         shutdown_grace,
         workers,
+        forward_preflight,
     }
 }
 
