@@ -40,6 +40,8 @@ pub enum StartError {
     },
     #[error("signing keys: {0}")]
     Keys(#[from] KeyLoadError),
+    #[error("{0}")]
+    Tls(String),
     #[error("webhooks: {0}")]
     Webhooks(String),
     #[error("revocation: {0}")]
@@ -118,12 +120,19 @@ pub async fn build_snapshot(
         Some(w) => Some(Endpoint::new(w).map_err(StartError::Webhooks)?),
         None => None,
     };
+    let tls = match &config.server.tls {
+        Some(files) => {
+            Some(crate::tls::server_config(&files.cert, &files.key).map_err(StartError::Tls)?)
+        }
+        None => None,
+    };
     Ok(Snapshot {
         config,
         upstreams,
         keys,
         exchanger,
         webhook,
+        tls,
     })
 }
 

@@ -63,6 +63,8 @@ pub struct Server {
     pub workers: Option<usize>,
     /// Forward CORS preflights without authentication.
     pub forward_preflight: bool,
+    /// HTTPS on the public listener, when set.
+    pub tls: Option<TlsFiles>,
 }
 
 /// Where verification keys come from.
@@ -158,9 +160,20 @@ pub struct IdentityHeaders {
 /// `[limits]`.
 #[derive(Debug, Clone)]
 pub struct Limits {
+    pub max_connections: usize,
+    pub http2_max_concurrent_streams: u32,
+    /// The default request body limit of every route.
+    pub max_body_bytes: Option<usize>,
     pub max_token_bytes: usize,
     pub header_read_timeout: Duration,
     pub max_header_bytes: usize,
+}
+
+/// The certificate and key files of the public listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Whether the upstream is reached over TLS.
@@ -262,6 +275,8 @@ pub struct Route {
     pub onboarding: Onboarding,
     pub respond: Respond,
     pub mode: Mode,
+    /// Largest request body (413 beyond); `None`: no limit.
+    pub max_body_bytes: Option<usize>,
     pub permissions_all: Vec<String>,
     pub permissions_any: Vec<String>,
     pub roles_any: Vec<String>,

@@ -78,6 +78,7 @@ pub struct Metrics {
     pub shadow_decisions: Family<RouteDecision, Counter>,
     pub handshakes: Family<ResultLabel, Counter>,
     pub webhooks: Family<EventResult, Counter>,
+    pub limits_hit: Family<KindLabel, Counter>,
     pub revocations_active: Gauge,
     pub revocation_sync_errors: Counter,
 }
@@ -235,6 +236,12 @@ impl Metrics {
             "Clerk handshakes: redirect, exchanged, exchange_failed, loop_limit",
             handshakes.clone(),
         );
+        let limits_hit = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "doorman_limits_hit",
+            "Requests or connections refused by a limit, by kind",
+            limits_hit.clone(),
+        );
         let webhooks = Family::<EventResult, Counter>::default();
         registry.register(
             "doorman_webhooks",
@@ -287,6 +294,7 @@ impl Metrics {
             shadow_decisions,
             handshakes,
             webhooks,
+            limits_hit,
             revocations_active,
             revocation_sync_errors,
         }
@@ -318,6 +326,11 @@ impl Metrics {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         self.config_loaded.set(now);
+    }
+
+    /// Counts one refusal by a limit (`max_connections`, `max_body_bytes`, …).
+    pub fn limit(&self, kind: &'static str) {
+        self.limits_hit.get_or_create(&KindLabel { kind }).inc();
     }
 
     /// Counts one handshake event.

@@ -41,6 +41,8 @@ pub struct Snapshot {
     pub exchanger: Option<Exchanger>,
     /// The Clerk webhook endpoint, when `[webhooks]` is configured.
     pub webhook: Option<Endpoint>,
+    /// The public listener's TLS settings, when `[server] tls_cert` is set.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// State shared by every connection.

@@ -108,6 +108,10 @@ impl Reloader {
                 old.config.server.admin_listen, config.server.admin_listen
             ));
         }
+        if config.server.tls.is_some() != old.config.server.tls.is_some() {
+            // The listener is plain or TLS for its whole life: refuse rather than switch it.
+            return Err("switching HTTPS on or off (server.tls_cert) needs a restart; the listener keeps its current mode".into());
+        }
         if config.revocation != old.config.revocation {
             needs_restart.push("[revocation]".to_string());
         }

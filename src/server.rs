@@ -1,23 +1,39 @@
-//! Accepting connections: HTTP/1.1 and HTTP/2 (prior knowledge) on one plaintext listener.
+//! Accepting connections: HTTP/1.1 and HTTP/2 on one listener, plaintext (HTTP/2 by prior
+//! knowledge) or TLS (HTTP/2 and HTTP/1.1 by ALPN; the certificate is taken from the current
+//! config snapshot, so a reload replaces it for new connections without dropping any).
 //!
-//! Owns the accept loop, per-connection limits (header read timeout, head size) and
+//! Owns the accept loop, per-connection limits (open connections, header read timeout and
+//! TLS handshake time, head size, HTTP/2 streams) and
 //! graceful shutdown: on the shutdown signal it stops accepting, lets in-flight requests
 //! finish for up to the grace period, then returns. It knows nothing about auth; every
 //! request goes to [`crate::proxy::handle`].
 
-use std::future::Future;
-use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::Request;
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 
 use crate::proxy::{handle, Shared};
+
+/// What the proxy knows about the connection a request came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// The client connected with TLS (HTTPS).
+    pub tls: bool,
+}
+
+/// A minimal answer for connections over `[limits] max_connections`, then close.
+const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 53\r\nconnection: close\r\n\r\n{\"error\":\"unavailable\",\"reason\":\"too_many_connections\"}";
 
 /// Serves the public listener until `shutdown` turns true, then drains for `grace`.
 pub async fn serve(
@@ -27,8 +43,9 @@ pub async fn serve(
     grace: Duration,
 ) {
     let graceful = GracefulShutdown::new();
+    let open = Arc::new(AtomicUsize::new(0));
     loop {
-        let (stream, peer) = tokio::select! {
+        let (mut stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -40,14 +57,68 @@ pub async fn serve(
             },
             _ = shutdown.changed() => break,
         };
+        let snapshot = shared.snapshot.load();
+        let limits = &snapshot.config.limits;
+        if open.load(Ordering::Relaxed) >= limits.max_connections {
+            shared.metrics.limit("max_connections");
+            let tls = snapshot.tls.is_some();
+            tokio::spawn(async move {
+                // Plain HTTP gets a 503; a TLS client just sees the connection close.
+                if !tls {
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(1),
+                        stream.write_all(OVER_CAPACITY),
+                    )
+                    .await;
+                }
+                let _ = stream.shutdown().await;
+            });
+            continue;
+        }
         let _ = stream.set_nodelay(true);
-        let builder = connection_builder(&shared);
+        let builder = connection_builder(limits);
+        let tls = snapshot.tls.clone();
+        let handshake_timeout = limits.header_read_timeout;
+        drop(snapshot);
+        let guard = OpenConnection::new(open.clone(), shared.metrics.clone());
+        let watcher = graceful.watcher();
         let shared = shared.clone();
-        let metrics = shared.metrics.clone();
-        let service = service_fn(move |req| handle(shared.clone(), req, peer));
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn.into_owned());
-        tokio::spawn(count_connection(metrics, peer, conn));
+        tokio::spawn(async move {
+            let _guard = guard;
+            let info = ConnInfo { tls: tls.is_some() };
+            let service = service_fn(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(info);
+                handle(shared.clone(), req, peer)
+            });
+            let result = match tls {
+                None => {
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    watcher.watch(conn.into_owned()).await
+                }
+                Some(config) => {
+                    let acceptor = TlsAcceptor::from(config);
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => {
+                            let conn = builder
+                                .serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
+                            watcher.watch(conn.into_owned()).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    }
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
     }
     drop(listener);
     tokio::select! {
@@ -58,9 +129,7 @@ pub async fn serve(
     }
 }
 
-fn connection_builder(shared: &Shared) -> auto::Builder<TokioExecutor> {
-    let snapshot = shared.snapshot.load();
-    let limits = &snapshot.config.limits;
+fn connection_builder(limits: &crate::config::Limits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -72,18 +141,27 @@ fn connection_builder(shared: &Shared) -> auto::Builder<TokioExecutor> {
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
-        .max_concurrent_streams(256);
+        .max_concurrent_streams(limits.http2_max_concurrent_streams);
     builder
 }
 
-async fn count_connection<F, E>(metrics: Arc<crate::metrics::Metrics>, peer: SocketAddr, conn: F)
-where
-    F: Future<Output = Result<(), E>>,
-    E: std::fmt::Display,
-{
-    metrics.open_connections.inc();
-    if let Err(e) = conn.await {
-        tracing::debug!(%peer, error = %e, "connection ended with an error");
+/// Counts one open connection (the limit and the gauge) for as long as it lives.
+struct OpenConnection {
+    open: Arc<AtomicUsize>,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl OpenConnection {
+    fn new(open: Arc<AtomicUsize>, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        open.fetch_add(1, Ordering::Relaxed);
+        metrics.open_connections.inc();
+        OpenConnection { open, metrics }
     }
-    metrics.open_connections.dec();
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+        self.metrics.open_connections.dec();
+    }
 }

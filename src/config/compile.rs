@@ -23,8 +23,8 @@ use super::raw::{
 };
 use super::{
     Access, Clerk, Config, Handshake, IdentityHeaders, KeySource, Limits, Logging, Mode,
-    Onboarding, RedirectTarget, Redirects, Respond, Revocation, Route, Scheme, Server, Upstream,
-    UserIdLogging, Webhooks,
+    Onboarding, RedirectTarget, Redirects, Respond, Revocation, Route, Scheme, Server, TlsFiles,
+    Upstream, UserIdLogging, Webhooks,
 };
 use crate::route::{MethodSet, Pattern, RouteTable};
 use crate::token::claims::{validate_pointer, ClaimPointers};
@@ -108,6 +108,11 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         .map(|(i, r)| compile_route(i, r, &upstreams, global_mode, &mut p))
         .collect();
     check_route_names(&routes, &mut p);
+    let mut routes = routes;
+    let mut defaults = defaults;
+    for route in routes.iter_mut().chain(std::iter::once(&mut defaults)) {
+        route.max_body_bytes = route.max_body_bytes.or(limits.max_body_bytes);
+    }
     let table = build_table(&routes, &mut p);
     if claims.onboarding_status.is_none()
         && routes

@@ -206,8 +206,15 @@ pub struct RawLimits {
     pub max_token_bytes: Option<u64>,
     /// Time a client has to send the request head (slowloris). Default `10s`.
     pub header_read_timeout: Option<String>,
-    /// Maximum size of the request head. Default 65536 bytes.
+    /// Maximum size of the request head (431 beyond). Default 65536 bytes.
     pub max_header_bytes: Option<u64>,
+    /// Client connections open at once; more are refused (503 and closed). Default 10000.
+    pub max_connections: Option<u64>,
+    /// Largest request body on any route (413 beyond); routes may set a smaller one.
+    /// Default: no limit.
+    pub max_body_bytes: Option<u64>,
+    /// Concurrent streams per HTTP/2 connection. Default 256.
+    pub http2_max_concurrent_streams: Option<u64>,
 }
 
 /// `[[upstreams]]`.
@@ -258,4 +265,6 @@ pub struct RawRoute {
     pub respond: Option<String>,
     /// `enforce` or `report` (forward, but log and count what would have happened).
     pub mode: Option<String>,
+    /// Largest request body on this route (413 beyond). Default `[limits] max_body_bytes`.
+    pub max_body_bytes: Option<u64>,
 }

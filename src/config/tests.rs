@@ -214,7 +214,39 @@ fn server_problems() {
     assert_problem(
         &format!("[server]\ntls_cert = \"c.pem\"\n{MINIMAL}"),
         "server.tls_cert",
-        "TLS termination is not available",
+        "go together",
+    );
+    let c = parse(&format!(
+        "[server]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n{MINIMAL}"
+    ))
+    .unwrap();
+    assert_eq!(
+        c.server.tls.unwrap().cert,
+        std::path::PathBuf::from("c.pem")
+    );
+    assert_problem(
+        &format!("{MINIMAL}[limits]\nmax_connections = 0\n"),
+        "limits.max_connections",
+        "out of range",
+    );
+    assert_problem(
+        &format!("{MINIMAL}[limits]\nhttp2_max_concurrent_streams = 0\n"),
+        "limits.http2_max_concurrent_streams",
+        "out of range",
+    );
+    assert_problem(
+        &format!("{MINIMAL}[limits]\nmax_body_bytes = 0\n"),
+        "limits.max_body_bytes",
+        "refuse every body",
+    );
+    let c = parse(&format!("{MINIMAL}[limits]\nmax_body_bytes = 1000\n[[routes]]\nname = \"up\"\npath = \"/up\"\nmax_body_bytes = 10\n[[routes]]\nname = \"other\"\npath = \"/other\"\n")).unwrap();
+    assert_eq!(
+        (
+            c.routes[0].max_body_bytes,
+            c.routes[1].max_body_bytes,
+            c.defaults.max_body_bytes
+        ),
+        (Some(10), Some(1000), Some(1000))
     );
 }
 

@@ -169,6 +169,7 @@ pub(super) fn compile_defaults(
             RESPOND,
         ),
         mode: enum_value(p, "defaults.mode", raw.mode.as_deref(), global_mode, MODE),
+        max_body_bytes: None,
         permissions_all: Vec::new(),
         permissions_any: Vec::new(),
         roles_any: Vec::new(),
@@ -280,6 +281,16 @@ pub(super) fn compile_route(
             Respond::Auto,
             RESPOND,
         ),
+        max_body_bytes: match raw.max_body_bytes {
+            Some(0) => {
+                p.err(
+                    format!("{at}.max_body_bytes"),
+                    "0 would refuse every body; leave it out for the [limits] default",
+                );
+                None
+            }
+            other => other.map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
+        },
         mode: enum_value(
             p,
             &format!("{at}.mode"),

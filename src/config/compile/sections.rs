@@ -17,12 +17,20 @@ pub(super) fn compile_server(raw: &RawServer, p: &mut Problems) -> Server {
             "the admin listener must not share the public listener's address (metrics would be public); pick another port",
         );
     }
-    if raw.tls_cert.is_some() || raw.tls_key.is_some() {
-        p.err(
-            "server.tls_cert",
-            "TLS termination is not available in this version of doorman; terminate TLS in front of it or remove tls_cert and tls_key",
-        );
-    }
+    let tls = match (&raw.tls_cert, &raw.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: PathBuf::from(cert),
+            key: PathBuf::from(key),
+        }),
+        (None, None) => None,
+        _ => {
+            p.err(
+                "server.tls_cert",
+                "tls_cert and tls_key go together: set both for HTTPS, or neither for plain HTTP",
+            );
+            None
+        }
+    };
     let mut trusted_proxies = Vec::new();
     for (i, text) in raw.trusted_proxies.iter().flatten().enumerate() {
         let parsed = text
@@ -70,6 +78,7 @@ pub(super) fn compile_server(raw: &RawServer, p: &mut Problems) -> Server {
         shutdown_grace,
         workers,
         forward_preflight,
+        tls,
     }
 }
 
@@ -441,7 +450,31 @@ pub(super) fn compile_limits(raw: &RawLimits, p: &mut Problems) -> Limits {
             format!("{max_header_bytes} is out of range; use between 8192 and 1048576"),
         );
     }
+    let max_connections = raw.max_connections.unwrap_or(10_000);
+    if !(1..=1_000_000).contains(&max_connections) {
+        p.err(
+            "limits.max_connections",
+            format!("{max_connections} is out of range; use between 1 and 1000000"),
+        );
+    }
+    let max_streams = raw.http2_max_concurrent_streams.unwrap_or(256);
+    if !(1..=10_000).contains(&max_streams) {
+        p.err(
+            "limits.http2_max_concurrent_streams",
+            format!("{max_streams} is out of range; use between 1 and 10000"),
+        );
+    }
+    let max_body = raw.max_body_bytes;
+    if max_body == Some(0) {
+        p.err(
+            "limits.max_body_bytes",
+            "0 would refuse every body; leave it out for no limit",
+        );
+    }
     Limits {
+        max_connections: usize::try_from(max_connections).unwrap_or(10_000),
+        http2_max_concurrent_streams: u32::try_from(max_streams).unwrap_or(256),
+        max_body_bytes: max_body.map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
         max_token_bytes: usize::try_from(max_token_bytes).unwrap_or(16 * 1024),
         header_read_timeout: duration(
             p,
