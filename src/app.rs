@@ -21,7 +21,6 @@ use crate::jwks::{KeyLoadError, KeyStore};
 use crate::metrics::Metrics;
 use crate::proxy::{Shared, Snapshot};
 use crate::server;
-use crate::upstream::Upstreams;
 
 /// Why doorman could not start.
 #[derive(Debug, thiserror::Error)]
@@ -79,13 +78,9 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
     let addr = local_addr(&listener, config.server.listen);
     let admin_addr = local_addr(&admin_listener, config.server.admin_listen);
     let grace = config.server.shutdown_grace;
-    let upstreams = Upstreams::new(&config.upstreams);
+    let snapshot = Snapshot::new(config, keys.clone(), &metrics, &options.clock);
     let shared = Arc::new(Shared {
-        snapshot: ArcSwap::from_pointee(Snapshot {
-            config,
-            upstreams,
-            keys: keys.clone(),
-        }),
+        snapshot: ArcSwap::from_pointee(snapshot),
         metrics,
         clock: options.clock,
     });

@@ -15,14 +15,15 @@ use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use crate::authn::authenticate;
+use crate::authn::{authenticate, Authenticated};
+use crate::cache::{spawn_sweeper, TokenCache};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::decide::{decide, Auth};
+use crate::decide::decide;
 use crate::decision::Decision;
 use crate::forward;
 use crate::jwks::KeyStore;
-use crate::metrics::{status_class, KindLabel, Metrics, UpstreamLabels};
+use crate::metrics::{KindLabel, Metrics, RouteMetrics};
 use crate::request::Facts;
 use crate::respond::{self, Body, Rendering};
 use crate::upstream::Upstreams;
@@ -32,7 +33,44 @@ pub struct Snapshot {
     pub config: Config,
     pub upstreams: Upstreams,
     pub keys: Arc<KeyStore>,
+    /// Verified tokens of this config (`None` when `[cache] enabled = false`).
+    pub tokens: Option<Arc<TokenCache>>,
+    /// Request metric handles by route name and decision.
+    pub route_metrics: RouteMetrics,
 }
+
+impl Snapshot {
+    /// Everything `config` needs at run time: upstream pools, an empty token cache (swept
+    /// in the background when a runtime is running) and metric handle slots.
+    pub fn new(
+        config: Config,
+        keys: Arc<KeyStore>,
+        metrics: &Arc<Metrics>,
+        clock: &Arc<dyn Clock>,
+    ) -> Snapshot {
+        let upstreams = Upstreams::new(&config.upstreams, metrics);
+        let tokens = config.cache.enabled.then(|| {
+            let skew = config.clerk.verify.clock_skew_secs;
+            let cache = Arc::new(TokenCache::new(&config.cache, skew));
+            spawn_sweeper(&cache, clock.clone());
+            cache
+        });
+        let invalid: Arc<str> = Arc::from(INVALID_ROUTE);
+        let names = config.routes.iter().map(|r| &r.name);
+        let names = names.chain([&config.defaults.name, &invalid]);
+        let route_metrics = RouteMetrics::new(metrics.clone(), names);
+        Snapshot {
+            config,
+            upstreams,
+            keys,
+            tokens,
+            route_metrics,
+        }
+    }
+}
+
+/// The route name of requests refused before routing (400).
+const INVALID_ROUTE: &str = "invalid";
 
 /// State shared by every connection.
 pub struct Shared {
@@ -59,7 +97,7 @@ pub async fn handle(
         }
         _ => decision.label(),
     };
-    shared.metrics.record_request(&route_name, label, elapsed);
+    snapshot.route_metrics.record(&route_name, label, elapsed);
     tracing::info!(
         route = &*route_name,
         decision = label,
@@ -101,14 +139,15 @@ async fn pipeline(
                     http::HeaderValue::from_static("close"),
                 );
             }
-            return (Arc::from("invalid"), decision, resp);
+            return (Arc::from(INVALID_ROUTE), decision, resp);
         }
     };
     let route = config.route_for(facts.method, &facts.path);
-    let auth = authenticate(
+    let Authenticated { auth, session } = authenticate(
         &parts.headers,
         config,
         &snapshot.keys,
+        snapshot.tokens.as_deref(),
         shared.clock.as_ref(),
         &shared.metrics,
     )
@@ -135,18 +174,8 @@ async fn pipeline(
         let resp = respond::upstream_error(crate::decision::reason::UPSTREAM_UNREACHABLE);
         return (route_name, decision, resp);
     };
-    if forward::prepare(
-        &mut parts,
-        upstream,
-        auth_identity(&auth),
-        peer.ip(),
-        config,
-    )
-    .is_err()
-    {
-        let resp = respond::upstream_error(crate::decision::reason::UPSTREAM_FAILED);
-        return (route_name, decision, resp);
-    }
+    let identity_headers = session.as_deref().map(|s| &*s.headers);
+    forward::prepare(&mut parts, identity_headers, peer.ip(), config);
     let sent = Instant::now();
     let result = snapshot
         .upstreams
@@ -155,14 +184,8 @@ async fn pipeline(
     let upstream_seconds = sent.elapsed().as_secs_f64();
     let resp = match result {
         Ok(resp) => {
-            shared
-                .metrics
-                .upstream_duration
-                .get_or_create(&UpstreamLabels {
-                    upstream: upstream.name.clone(),
-                    status_class: status_class(resp.status().as_u16()),
-                })
-                .observe(upstream_seconds);
+            let status = resp.status().as_u16();
+            (snapshot.upstreams).observe(upstream_index, status, upstream_seconds);
             let (mut head, body) = resp.into_parts();
             forward::clean_response(&mut head.headers);
             Response::from_parts(head, body.map_err(Into::into).boxed())
@@ -184,8 +207,4 @@ async fn pipeline(
         }
     };
     (route_name, decision, resp)
-}
-
-fn auth_identity(auth: &Auth) -> Option<&crate::token::claims::Identity> {
-    auth.identity()
 }

@@ -18,12 +18,12 @@ use serde::Deserialize;
 use super::error::{ConfigError, Problem};
 use super::interp::interpolate;
 use super::raw::{
-    RawClaims, RawClerk, RawConfig, RawDefaults, RawHeaders, RawLimits, RawRedirects, RawRoute,
-    RawServer, RawUpstream,
+    RawCache, RawClaims, RawClerk, RawConfig, RawDefaults, RawHeaders, RawLimits, RawRedirects,
+    RawRoute, RawServer, RawUpstream,
 };
 use super::{
-    Access, Clerk, Config, IdentityHeaders, KeySource, Limits, Onboarding, RedirectTarget,
-    Redirects, Respond, Route, Scheme, Server, Upstream,
+    Access, CacheSettings, Clerk, Config, IdentityHeaders, KeySource, Limits, Onboarding,
+    RedirectTarget, Redirects, Respond, Route, Scheme, Server, Upstream,
 };
 use crate::route::{MethodSet, Pattern, RouteTable};
 use crate::token::claims::{validate_pointer, ClaimPointers};
@@ -35,7 +35,9 @@ mod sections;
 
 use headers::compile_headers;
 use routes::{build_table, check_route_names, compile_defaults, compile_route, compile_upstreams};
-use sections::{compile_claims, compile_clerk, compile_limits, compile_redirects, compile_server};
+use sections::{
+    compile_cache, compile_claims, compile_clerk, compile_limits, compile_redirects, compile_server,
+};
 
 /// Parses, interpolates and compiles config text.
 pub fn compile_text(
@@ -79,6 +81,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
     let claims = compile_claims(&raw.claims, &mut p);
     let headers = compile_headers(&raw.headers, &mut p);
     let limits = compile_limits(&raw.limits, &mut p);
+    let cache = compile_cache(&raw.cache, &mut p);
     let upstreams = compile_upstreams(&raw.upstreams, &mut p);
     let defaults = compile_defaults(&raw.defaults, &upstreams, &mut p);
     let routes: Vec<Route> = raw
@@ -115,6 +118,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         upstreams,
         defaults,
         routes,
+        cache,
         table,
         warnings: p.warnings,
         source: source.to_string(),

@@ -29,6 +29,8 @@ pub struct RawConfig {
     pub defaults: RawDefaults,
     #[serde(default)]
     pub routes: Vec<RawRoute>,
+    #[serde(default)]
+    pub cache: RawCache,
 }
 
 /// `[server]`: listeners and the trust boundary.
@@ -184,4 +186,17 @@ pub struct RawRoute {
     pub org_roles_any: Option<Vec<String>>,
     pub feature_flags_all: Option<Vec<String>>,
     pub respond: Option<String>,
+}
+
+/// `[cache]`: the verified-token cache (on by default).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    /// Cache verified tokens until their `exp`. Default true.
+    pub enabled: Option<bool>,
+    /// Most tokens held at once. Default 100000.
+    pub max_entries: Option<u64>,
+    /// Approximate memory bound of the cached tokens and identities, in bytes.
+    /// Default 67108864 (64 MiB).
+    pub max_bytes: Option<u64>,
 }
