@@ -6,9 +6,16 @@
 //! key lookup (the only await) → verify (signature before claims, clock injected) → identity
 //! from claims → identity headers, prepared once and cached with the identity. Counts every
 //! token check by result, and cache hits and misses. Never logs a token.
+//!
+//! A cache hit costs less than finding the token: [`cached_bearer`] looks the usual
+//! `Authorization: Bearer <token>` up in the cache straight from the header's bytes, before
+//! the general extraction (which validates and searches the whole value). Only verified
+//! tokens are cached, so a hit proves the credential is a well-formed token that extraction
+//! would have returned unchanged; anything else takes the general path.
 
 use std::sync::Arc;
 
+use http::header::AUTHORIZATION;
 use http::HeaderMap;
 
 use crate::cache::{Session, TokenCache, Validity};
@@ -58,6 +65,13 @@ pub async fn authenticate(
     clock: &dyn Clock,
     metrics: &Metrics,
 ) -> Authenticated {
+    if let Some(cache) = cache {
+        if let Some(session) = cached_bearer(headers, keys, cache, clock) {
+            metrics.token_cache_hits.inc();
+            metrics.token_valid.inc();
+            return Authenticated::valid(session);
+        }
+    }
     let token = match extract_token(headers, &config.clerk.session_cookie) {
         Ok(Some((token, _source))) => token,
         Ok(None) => return Authenticated::refused(Auth::Anonymous),
@@ -83,6 +97,29 @@ pub async fn authenticate(
         Err(e) => refused(metrics, e),
     }
 }
+
+/// The cached session of a request whose only `Authorization` header is `Bearer ` (any case)
+/// followed by exactly a cached token. Extraction would return that same token: the header is
+/// used because it is the only one, the scheme matches, and the rest is a verified token
+/// (base64url and dots only), so there is nothing to trim or refuse.
+pub fn cached_bearer(
+    headers: &HeaderMap,
+    keys: &KeyStore,
+    cache: &TokenCache,
+    clock: &dyn Clock,
+) -> Option<Arc<Session>> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return None;
+    };
+    let (scheme, token) = value.as_bytes().split_at_checked(BEARER.len())?;
+    if !scheme.eq_ignore_ascii_case(BEARER) {
+        return None;
+    }
+    cache.get(token, clock.now_unix(), &keys.current_keys()?)
+}
+
+const BEARER: &[u8] = b"Bearer ";
 
 /// The identity of verified claims, with its identity header values.
 pub fn session_for(claims: &VerifiedClaims, config: &Config) -> Session {
@@ -129,3 +166,6 @@ fn refused(metrics: &Metrics, e: TokenError) -> Authenticated {
         .inc();
     Authenticated::refused(Auth::Invalid(e))
 }
+
+#[cfg(test)]
+mod tests;

@@ -39,8 +39,12 @@ use crate::token::VerifiedClaims;
 /// How often [`spawn_sweeper`] drops expired entries.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 
-/// Most shards a cache is split into (fewer when `max_entries` is small).
+/// Most shards a cache is split into.
 const MAX_SHARDS: usize = 64;
+
+/// Fewest entries a shard is sized for (a small cache gets fewer shards), so eviction
+/// always has a few candidates to choose from.
+const MIN_ENTRIES_PER_SHARD: usize = 64;
 
 /// A verified token's identity and the headers that carry it upstream, shared by every
 /// request that presents the token.
@@ -137,8 +141,8 @@ impl<S: BuildHasher> TokenCache<S> {
         let max_entries = settings.max_entries.max(1);
         let parallelism = std::thread::available_parallelism().map_or(4, |n| n.get());
         let wanted = (parallelism * 4).next_power_of_two().min(MAX_SHARDS);
-        // Never more shards than entries, so the per-shard bounds add up to at most the total.
-        let shards = wanted.min(previous_power_of_two(max_entries));
+        // The per-shard bounds are whole divisions, so they add up to at most the totals.
+        let shards = wanted.min(previous_power_of_two(max_entries / MIN_ENTRIES_PER_SHARD));
         TokenCache {
             shards: (0..shards).map(|_| Mutex::new(Shard::new())).collect(),
             state,
@@ -149,14 +153,21 @@ impl<S: BuildHasher> TokenCache<S> {
         }
     }
 
-    /// The session cached for exactly `token`, if it still holds at `now` under `current`
-    /// keys. An entry that no longer holds is dropped.
-    pub fn get(&self, token: &str, now: i64, current: &Arc<KeySet>) -> Option<Arc<Session>> {
-        let hash = self.state.hash_one(token.as_bytes());
+    /// The session cached for exactly `token` (bytes; only verified tokens are ever stored,
+    /// so a hit also proves `token` is one), if it still holds at `now` under `current` keys.
+    /// An entry that no longer holds is dropped.
+    pub fn get(
+        &self,
+        token: impl AsRef<[u8]>,
+        now: i64,
+        current: &Arc<KeySet>,
+    ) -> Option<Arc<Session>> {
+        let token = token.as_ref();
+        let hash = self.state.hash_one(token);
         let mut shard = self.lock(hash);
         let slot = *shard.index.get(&hash)?;
         let entry = shard.slots.get_mut(slot as usize)?.as_mut()?;
-        if *entry.token != *token {
+        if entry.token.as_bytes() != token {
             // Same hash, another token: never served, never disturbed.
             return None;
         }
@@ -365,9 +376,8 @@ where
 /// values, and the fixed-size parts (entry, session, identity, index slot).
 fn entry_weight(token: &str, session: &Session) -> usize {
     let id = &session.identity;
-    let strings = |v: &[String]| {
-        v.iter().map(String::capacity).sum::<usize>() + v.len() * std::mem::size_of::<String>()
-    };
+    let strings =
+        |v: &[String]| v.iter().map(String::capacity).sum::<usize>() + std::mem::size_of_val(v);
     let optional = [
         &id.user_type,
         &id.org_id,

@@ -77,7 +77,7 @@ fn named_in_connection(headers: &HeaderMap, doomed: &mut Vec<HeaderName>) {
 
 /// Removes hop-by-hop headers and the headers listed in `Connection`.
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    remove_where(headers, |name| is_hop_by_hop(name));
+    remove_where(headers, is_hop_by_hop);
 }
 
 /// One pass over the request's header names: hop-by-hop and `Connection`-named headers,
@@ -235,8 +235,11 @@ pub fn prepare(
             authority
         }
     };
+    let identity = identity.unwrap_or_default();
+    // One growth of the map for everything added below, instead of one per doubling.
+    headers.reserve(identity.len() + 3);
     add_forwarded(headers, peer, host, trusted);
-    for (name, value) in identity.unwrap_or_default() {
+    for (name, value) in identity {
         headers.insert(name.clone(), value.clone());
     }
     parts.version = Version::HTTP_11;
