@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
+use prometheus_client::metrics::gauge::Gauge;
 
 use crate::clock::Clock;
 use crate::config::CacheSettings;
@@ -97,6 +98,14 @@ pub struct TokenCache<S = DefaultState> {
     entries_per_shard: usize,
     bytes_per_shard: usize,
     skew_secs: i64,
+    gauges: Option<Gauges>,
+}
+
+/// `doorman_token_cache_entries` and `doorman_token_cache_bytes`, kept current.
+#[derive(Clone)]
+struct Gauges {
+    entries: Gauge,
+    bytes: Gauge,
 }
 
 struct Shard {
@@ -150,6 +159,24 @@ impl<S: BuildHasher> TokenCache<S> {
             entries_per_shard: max_entries / shards,
             bytes_per_shard: settings.max_bytes / shards,
             skew_secs: i64::try_from(skew_secs).unwrap_or(i64::MAX),
+            gauges: None,
+        }
+    }
+
+    /// Keeps `entries` and `bytes` equal to what this cache holds (and gives it back on drop).
+    pub fn with_gauges(mut self, entries: Gauge, bytes: Gauge) -> Self {
+        self.gauges = Some(Gauges { entries, bytes });
+        self
+    }
+
+    /// Reports the change from `before` to what `shard` holds now.
+    fn account(&self, before: Occupancy, shard: &Shard) {
+        if let Some(g) = &self.gauges {
+            let delta = |now: usize, then: usize| {
+                i64::try_from(now).unwrap_or(i64::MAX) - i64::try_from(then).unwrap_or(i64::MAX)
+            };
+            g.entries.inc_by(delta(shard.len, before.entries));
+            g.bytes.inc_by(delta(shard.bytes, before.bytes));
         }
     }
 
@@ -176,7 +203,9 @@ impl<S: BuildHasher> TokenCache<S> {
             entry.referenced = true;
             return Some(entry.session.clone());
         }
+        let before = shard.occupancy();
         shard.remove(slot as usize);
+        self.account(before, &shard);
         None
     }
 
@@ -201,12 +230,14 @@ impl<S: BuildHasher> TokenCache<S> {
         let skew = self.skew_secs;
         let (max_entries, max_bytes) = (self.entries_per_shard, self.bytes_per_shard);
         let mut shard = self.lock(hash);
+        let before = shard.occupancy();
         if let Some(&slot) = shard.index.get(&hash) {
             // The same token verified again (or a colliding one): the newer entry wins.
             shard.remove(slot as usize);
         }
         while shard.len >= max_entries || shard.bytes + weight > max_bytes {
             if !shard.evict_one(now, skew) {
+                self.account(before, &shard);
                 return;
             }
         }
@@ -220,6 +251,7 @@ impl<S: BuildHasher> TokenCache<S> {
             referenced: false,
         });
         shard.sweep_some(2, now, skew);
+        self.account(before, &shard);
     }
 
     /// Drops every entry that no longer holds at `now`; returns how many were dropped.
@@ -227,8 +259,10 @@ impl<S: BuildHasher> TokenCache<S> {
         let mut dropped = 0;
         for shard in self.shards.iter() {
             let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            let before = shard.occupancy();
             let n = shard.slots.len();
             dropped += shard.sweep_some(n, now, self.skew_secs);
+            self.account(before, &shard);
         }
         dropped
     }
@@ -237,13 +271,7 @@ impl<S: BuildHasher> TokenCache<S> {
     pub fn occupancy(&self) -> Occupancy {
         self.shards
             .iter()
-            .map(|s| {
-                let s = s.lock().unwrap_or_else(PoisonError::into_inner);
-                Occupancy {
-                    entries: s.len,
-                    bytes: s.bytes,
-                }
-            })
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).occupancy())
             .fold(Occupancy::default(), |a, b| Occupancy {
                 entries: a.entries + b.entries,
                 bytes: a.bytes + b.bytes,
@@ -265,7 +293,30 @@ impl<S: BuildHasher> TokenCache<S> {
     }
 }
 
+impl<S> Drop for TokenCache<S> {
+    fn drop(&mut self) {
+        let Some(g) = &self.gauges else { return };
+        for shard in self.shards.iter() {
+            let held = shard
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .occupancy();
+            g.entries
+                .dec_by(i64::try_from(held.entries).unwrap_or(i64::MAX));
+            g.bytes
+                .dec_by(i64::try_from(held.bytes).unwrap_or(i64::MAX));
+        }
+    }
+}
+
 impl Shard {
+    fn occupancy(&self) -> Occupancy {
+        Occupancy {
+            entries: self.len,
+            bytes: self.bytes,
+        }
+    }
+
     fn new() -> Shard {
         Shard {
             index: HashMap::default(),

@@ -63,6 +63,8 @@ pub struct Metrics {
     pub token_valid: Counter,
     pub token_cache_hits: Counter,
     pub token_cache_misses: Counter,
+    pub token_cache_entries: Gauge,
+    pub token_cache_bytes: Gauge,
     pub jwks_fetches: Family<ResultLabel, Counter>,
     pub jwks_keys: Gauge,
     pub jwks_age_seconds: Gauge<f64, AtomicU64>,
@@ -137,6 +139,18 @@ impl Metrics {
             "Tokens that needed a full verification",
             token_cache_misses.clone(),
         );
+        let token_cache_entries = Gauge::default();
+        registry.register(
+            "doorman_token_cache_entries",
+            "Verified tokens held in the cache",
+            token_cache_entries.clone(),
+        );
+        let token_cache_bytes = Gauge::default();
+        registry.register(
+            "doorman_token_cache_bytes",
+            "Approximate bytes held by the verified-token cache",
+            token_cache_bytes.clone(),
+        );
         let jwks_fetches = Family::<ResultLabel, Counter>::default();
         registry.register(
             "doorman_jwks_fetches",
@@ -206,6 +220,8 @@ impl Metrics {
             token_valid,
             token_cache_hits,
             token_cache_misses,
+            token_cache_entries,
+            token_cache_bytes,
             jwks_fetches,
             jwks_keys,
             jwks_age_seconds,

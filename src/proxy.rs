@@ -51,7 +51,11 @@ impl Snapshot {
         let upstreams = Upstreams::new(&config.upstreams, metrics);
         let tokens = config.cache.enabled.then(|| {
             let skew = config.clerk.verify.clock_skew_secs;
-            let cache = Arc::new(TokenCache::new(&config.cache, skew));
+            let cache = TokenCache::new(&config.cache, skew).with_gauges(
+                metrics.token_cache_entries.clone(),
+                metrics.token_cache_bytes.clone(),
+            );
+            let cache = Arc::new(cache);
             spawn_sweeper(&cache, clock.clone());
             cache
         });
