@@ -9,6 +9,7 @@ need haproxy haproxy
 need taskset util-linux
 need curl curl
 need openssl openssl
+need ss iproute2
 
 # CPU 0 runs the proxy being measured; CPU 1 the load generator and the upstream.
 PROXY_CPU=${PROXY_CPU:-0}
@@ -119,8 +120,17 @@ backend be
 HA
 }
 
+# port_free PORT: fails the benchmark when something already listens on PORT.
+port_free() {
+  if ss -ltn "sport = :$1" | grep -q LISTEN; then
+    echo "port $1 is in use; stop what listens there (ss -ltnp 'sport = :$1') and rerun" >&2
+    exit 1
+  fi
+}
+
 # start_upstream: the fast upstream on LOAD_CPU.
 start_upstream() {
+  port_free "$PORT_UP"
   taskset -c "$LOAD_CPU" "$UP" "127.0.0.1:$PORT_UP" &
   PIDS+=($!)
   UP_PID=$!
@@ -129,6 +139,7 @@ start_upstream() {
 # start_doorman NAME CONFIG_TEXT ADMIN_PORT: sets <NAME>_PID, waits until ready.
 start_doorman() {
   local name=$1 admin=$3 pid
+  port_free "$admin"
   echo "$2" >"$WORK/$name.toml"
   RUST_LOG=error taskset -c "$PROXY_CPU" "$BIN" --config "$WORK/$name.toml" &
   pid=$!
