@@ -188,13 +188,17 @@ pub fn identity_headers(
         identity.onboarding_status.as_deref(),
     );
     let mut list = |name: &HeaderName, items: &[String]| {
-        let joined = items
+        let mut joined = String::with_capacity(items.iter().map(|i| i.len() + 1).sum());
+        for item in items
             .iter()
             .filter(|i| is_plain(i) && !i.contains(',') && !i.is_empty())
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .join(",");
-        if let Ok(v) = HeaderValue::from_str(&joined) {
+        {
+            if !joined.is_empty() {
+                joined.push(',');
+            }
+            joined.push_str(item);
+        }
+        if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(joined)) {
             out.push((name.clone(), v));
         }
     };

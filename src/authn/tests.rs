@@ -175,6 +175,50 @@ fn the_fast_bearer_lookup_answers_only_where_extraction_agrees() {
 }
 
 #[test]
+fn the_plain_bearer_shortcut_returns_exactly_what_extraction_returns() {
+    let jwt = token(&session_claims());
+    let values = [
+        format!("Bearer {jwt}"),
+        format!("bEaReR {jwt}"),
+        "Bearer a.b.c".to_owned(),
+        "Bearer abc".to_owned(),
+        "Bearer a-b_c.d".to_owned(),
+        "Bearer ".to_owned(),
+        "Bearer  a.b.c".to_owned(),
+        "Bearer a.b.c ".to_owned(),
+        "Bearer a.b c".to_owned(),
+        "Bearer a.b\tc".to_owned(),
+        "Bearer a+b/c=".to_owned(),
+        "Bearer a.b.c,".to_owned(),
+        "Bearer \"a.b.c\"".to_owned(),
+        "Bearera.b.c".to_owned(),
+        "Basic dXNlcjpwYXNz".to_owned(),
+        "a.b.c".to_owned(),
+        format!("Bearer {jwt}é"),
+    ];
+    for value in values {
+        let Ok(header) = HeaderValue::from_str(&value) else {
+            continue;
+        };
+        let mut h = HeaderMap::new();
+        h.insert("authorization", header);
+        let extracted = extract_token(&h, "__session")
+            .ok()
+            .flatten()
+            .map(|(t, _)| t);
+        // `None` leaves the decision to the general path.
+        if let Some(fast) = plain_bearer(&h) {
+            assert_eq!(Some(fast), extracted, "{value:?}");
+        }
+    }
+    // Two headers: never the shortcut, whatever they hold.
+    let mut h = HeaderMap::new();
+    h.append("authorization", HeaderValue::from_static("Bearer a.b.c"));
+    h.append("authorization", HeaderValue::from_static("Bearer a.b.c"));
+    assert_eq!(plain_bearer(&h), None);
+}
+
+#[test]
 fn refusals_are_counted_by_result_and_never_cached() {
     let s = setup();
     let expired = token(&crate::token::testkit::with(
