@@ -74,7 +74,8 @@ pub async fn authenticate(
             return Authenticated::valid(session);
         }
     }
-    let token = match plain_bearer(headers) {
+    let plain = plain_bearer(headers);
+    let token = match plain {
         Some(token) => token,
         None => match extract_token(headers, &config.clerk.session_cookie) {
             Ok(Some((token, _source))) => token,
@@ -82,12 +83,17 @@ pub async fn authenticate(
             Err(e) => return refused(metrics, e),
         },
     };
-    if let (Some(cache), Some(current)) = (cache, keys.current_keys()) {
-        if let Some(session) = cache.get(token, clock.now_unix(), &current) {
-            metrics.token_cache_hits.inc();
-            metrics.token_valid.inc();
-            return Authenticated::valid(session);
-        }
+    // A plain bearer token was looked up above already.
+    let cached = match (cache, plain) {
+        (Some(cache), None) => keys
+            .current_keys()
+            .and_then(|current| cache.get(token, clock.now_unix(), &current)),
+        _ => None,
+    };
+    if let Some(session) = cached {
+        metrics.token_cache_hits.inc();
+        metrics.token_valid.inc();
+        return Authenticated::valid(session);
     }
     metrics.token_cache_misses.inc();
     match verify(token, config, keys, clock).await {

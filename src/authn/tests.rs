@@ -211,6 +211,13 @@ fn the_plain_bearer_shortcut_returns_exactly_what_extraction_returns() {
             assert_eq!(Some(fast), extracted, "{value:?}");
         }
     }
+    // The usual header does take the shortcut.
+    let mut h = HeaderMap::new();
+    h.insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {jwt}")).unwrap(),
+    );
+    assert_eq!(plain_bearer(&h), Some(jwt.as_str()));
     // Two headers: never the shortcut, whatever they hold.
     let mut h = HeaderMap::new();
     h.append("authorization", HeaderValue::from_static("Bearer a.b.c"));
