@@ -16,12 +16,14 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admin::{self, AdminState};
+use crate::cache::{spawn_sweeper, TokenCache};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, KeySource};
 use crate::handshake::exchange::Exchanger;
 use crate::jwks::{KeyLoadError, KeyStore};
 use crate::metrics::Metrics;
-use crate::proxy::{Shared, Snapshot};
+use crate::metrics::RouteMetrics;
+use crate::proxy::{Shared, Snapshot, INVALID_ROUTE};
 use crate::reload::{self, Outcome, Reloader};
 use crate::revocation::sync::{self, SyncConfig};
 use crate::revocation::Revocations;
@@ -93,6 +95,7 @@ pub struct Running {
 pub async fn build_snapshot(
     config: Config,
     metrics: &Arc<Metrics>,
+    clock: &Arc<dyn Clock>,
     previous: Option<&Snapshot>,
 ) -> Result<Snapshot, StartError> {
     let keys = match previous.filter(|p| p.config.clerk.same_keys(&config.clerk)) {
@@ -108,8 +111,24 @@ pub async fn build_snapshot(
     };
     let upstreams = match previous.filter(|p| p.config.upstreams == config.upstreams) {
         Some(p) => p.upstreams.clone(),
-        None => Arc::new(Upstreams::new(&config.upstreams)),
+        None => Arc::new(Upstreams::new(&config.upstreams, metrics)),
     };
+    // A new config gets a new token cache: cached sessions hold identity headers built
+    // from this config's claim pointers and header names.
+    let tokens = config.cache.enabled.then(|| {
+        let skew = config.clerk.verify.clock_skew_secs;
+        let cache = TokenCache::new(&config.cache, skew).with_gauges(
+            metrics.token_cache_entries.clone(),
+            metrics.token_cache_bytes.clone(),
+        );
+        let cache = Arc::new(cache);
+        spawn_sweeper(&cache, clock.clone());
+        cache
+    });
+    let invalid: Arc<str> = Arc::from(INVALID_ROUTE);
+    let names = config.routes.iter().map(|r| &r.name);
+    let names = names.chain([&config.defaults.name, &invalid]);
+    let route_metrics = RouteMetrics::new(metrics.clone(), names);
     let exchanger = match &config.clerk.handshake {
         Some(h) => Some(
             Exchanger::new(h, config.clerk.ca_file.as_deref()).map_err(StartError::Handshake)?,
@@ -130,6 +149,8 @@ pub async fn build_snapshot(
         config,
         upstreams,
         keys,
+        tokens,
+        route_metrics,
         exchanger,
         webhook,
         tls,
@@ -167,7 +188,7 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         ),
         None => None,
     };
-    let snapshot = build_snapshot(config, &metrics, None).await?;
+    let snapshot = build_snapshot(config, &metrics, &options.clock, None).await?;
     let shared = Arc::new(Shared {
         snapshot: ArcSwap::from_pointee(snapshot),
         metrics,

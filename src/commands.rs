@@ -156,6 +156,92 @@ pub fn mint_command(
 
 pub use mint_command as mint;
 
+/// `doorman token mint --count N` (hidden, for load tests): prints `count` tokens, the `n`-th
+/// with every `{n}` in a claim string replaced by `n`, signed on every core.
+pub fn mint_many(
+    key: &Path,
+    claims: &str,
+    kid: &str,
+    ttl: &str,
+    count: usize,
+) -> Result<ExitCode, CommandError> {
+    use std::io::Write;
+    let pem = std::fs::read_to_string(key)
+        .map_err(|e| CommandError::Input(format!("cannot read --key {}: {e}", key.display())))?;
+    let signing = SigningKey::from_pem(&pem)
+        .map_err(|e| CommandError::Input(format!("--key {}: {e}", key.display())))?;
+    let ttl = humantime::parse_duration(ttl).map_err(|_| {
+        CommandError::Input(format!(
+            "--ttl {ttl:?} is not a duration; write e.g. 60s or 5m"
+        ))
+    })?;
+    let template = read_json_arg(claims, "--claims")?;
+    if !template.is_object() {
+        return Err(CommandError::Input(
+            "--claims must be a JSON object, like '{\"sub\":\"user_{n}\"}'".into(),
+        ));
+    }
+    let now = SystemClock.now_unix();
+    let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = count.div_ceil(threads);
+    let minted: Vec<Result<Vec<String>, CommandError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (signing, template) = (&signing, &template);
+                scope.spawn(move || {
+                    let first = t * chunk + 1;
+                    let last = ((t + 1) * chunk).min(count);
+                    (first..=last)
+                        .map(|n| {
+                            let mut claims = numbered(template, n);
+                            if let Some(obj) = claims.as_object_mut() {
+                                obj.entry("iat").or_insert(Value::from(now));
+                                obj.entry("nbf")
+                                    .or_insert(Value::from(now.saturating_sub(10)));
+                                obj.entry("exp")
+                                    .or_insert(Value::from(now.saturating_add(ttl)));
+                            }
+                            mint_token(signing, kid, &claims)
+                                .map_err(|e| CommandError::Input(e.to_string()))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(CommandError::Input("a minting thread failed".into())))
+            })
+            .collect()
+    });
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for tokens in minted {
+        for token in tokens? {
+            writeln!(out, "{token}").map_err(|e| CommandError::Input(e.to_string()))?;
+        }
+    }
+    out.flush()
+        .map_err(|e| CommandError::Input(e.to_string()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `value` with `{n}` replaced by `n` in every string.
+fn numbered(value: &Value, n: usize) -> Value {
+    match value {
+        Value::String(s) => Value::String(s.replace("{n}", &n.to_string())),
+        Value::Array(items) => Value::Array(items.iter().map(|v| numbered(v, n)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), numbered(v, n)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// `doorman token keygen`: writes a new private key and prints its JWKS (for local tests).
 pub fn keygen(out: &Path, kid: &str) -> Result<ExitCode, CommandError> {
     let key = SigningKey::generate_2048().map_err(|e| CommandError::Input(e.to_string()))?;

@@ -37,6 +37,8 @@ pub struct Config {
     /// The policy of requests that match no route (its name is `default`).
     pub defaults: Route,
     pub routes: Vec<Route>,
+    /// `[cache]`: the verified-token cache.
+    pub cache: CacheSettings,
     /// Matcher over `routes` (indexes into it).
     pub table: RouteTable,
     pub logging: Logging,
@@ -283,6 +285,26 @@ pub struct Route {
     pub user_types: Vec<String>,
     pub org_roles_any: Vec<String>,
     pub feature_flags_all: Vec<String>,
+}
+
+/// `[cache]`: bounds of the verified-token cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheSettings {
+    pub enabled: bool,
+    /// Most tokens held at once (at least 1).
+    pub max_entries: usize,
+    /// Approximate bytes held by cached tokens, identities and header values.
+    pub max_bytes: usize,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            enabled: true,
+            max_entries: 100_000,
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
 }
 
 impl Config {

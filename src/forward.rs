@@ -1,118 +1,174 @@
 //! Turning a client request into the request the upstream sees.
 //!
-//! Order matters and is fixed: hop-by-hop headers and every header named in `Connection`
-//! are removed first; then every identity header (any case, any count, `_` spelled for `-`)
-//! and method-override header; then `X-Forwarded-*` are set (appended to only for trusted
-//! peers); identity headers are added last, so no client header can remove or replace them.
-//! The path forwarded is the validated path that was matched, with the query unchanged.
+//! Order matters and is fixed: one pass over the header names removes hop-by-hop headers,
+//! every header named in `Connection`, every identity header (any case, any count, `_`
+//! spelled for `-`), method-override headers and, from untrusted peers, forwarding headers;
+//! then `X-Forwarded-*` are set (appended to only for trusted peers); identity headers are
+//! added last, so no client header can remove or replace them. The hot path allocates only
+//! when there is something to remove and never parses a header name: names are compared as
+//! the lowercase strings the parser produced. The path forwarded is the validated path that
+//! was matched, with the query unchanged; `upstream` addresses it.
 
 use std::net::IpAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
-use http::{Uri, Version};
+use http::Version;
 
-use crate::config::{Config, IdentityHeaders, Scheme, Upstream};
+use crate::config::{Config, IdentityHeaders};
 use crate::token::claims::Identity;
 
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
 /// Hop-by-hop headers (RFC 9110 §7.6.1 and the usual non-standard ones).
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
+fn is_hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+    )
+}
 
 /// Headers that ask an upstream framework to treat the request as another method.
-const METHOD_OVERRIDES: &[&str] = &[
-    "x-http-method-override",
-    "x-method-override",
-    "x-http-method",
-];
+fn is_method_override(name: &str) -> bool {
+    matches!(
+        name,
+        "x-http-method-override" | "x-method-override" | "x-http-method"
+    )
+}
 
-/// Headers only a trusted proxy may set.
-const FORWARDING: &[&str] = &["forwarded", "x-real-ip"];
+/// Headers only a trusted proxy may set (`X-Forwarded-For` is rebuilt either way).
+fn is_forwarding(name: &str) -> bool {
+    matches!(
+        name,
+        "forwarded" | "x-real-ip" | "x-forwarded-for" | "x-forwarded-proto" | "x-forwarded-host"
+    )
+}
 
-/// Removes hop-by-hop headers and the headers listed in `Connection`.
-pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
+/// True when `name`, with `_` read as `-`, is in `strip` (lowercase, `-` spelled).
+fn is_stripped(name: &str, strip: &[String]) -> bool {
+    strip.iter().any(|s| {
+        s.len() == name.len()
+            && s.bytes()
+                .zip(name.bytes())
+                .all(|(s, n)| s == n || (n == b'_' && s == b'-'))
+    })
+}
+
+/// Adds the headers named in `Connection` to `doomed`.
+fn named_in_connection(headers: &HeaderMap, doomed: &mut Vec<HeaderName>) {
+    let named = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        headers.remove(name);
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok());
+    doomed.extend(named);
+}
+
+/// Removes hop-by-hop headers and the headers listed in `Connection`.
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    remove_where(headers, is_hop_by_hop);
+}
+
+/// One pass over the request's header names: hop-by-hop and `Connection`-named headers,
+/// identity and method-override headers, and (from untrusted peers) forwarding headers.
+/// Allocates only when there is something to remove.
+fn clean_request(headers: &mut HeaderMap, names: &IdentityHeaders, trusted: bool) {
+    remove_where(headers, |name| {
+        is_hop_by_hop(name)
+            || is_method_override(name)
+            || (!trusted && is_forwarding(name))
+            || is_stripped(name, &names.strip)
+    });
+}
+
+/// Removes the headers named in `Connection` and every header `doomed` says yes to.
+fn remove_where(headers: &mut HeaderMap, doomed: impl Fn(&str) -> bool) {
+    let mut remove = Vec::new();
+    if headers.contains_key(header::CONNECTION) {
+        named_in_connection(headers, &mut remove);
     }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
+    remove.extend(headers.keys().filter(|k| doomed(k.as_str())).cloned());
+    for name in &remove {
+        headers.remove(name);
     }
 }
 
-/// Removes every header whose name, with `_` read as `-`, is an identity header or listed in
-/// `[headers] strip`, and every method-override header.
-pub fn strip_spoofable(headers: &mut HeaderMap, names: &IdentityHeaders) {
-    let doomed: Vec<HeaderName> = headers
-        .keys()
-        .filter(|k| {
-            let name = k.as_str();
-            METHOD_OVERRIDES.contains(&name)
-                || if name.contains('_') {
-                    names.strip.iter().any(|s| s == &name.replace('_', "-"))
-                } else {
-                    names.strip.iter().any(|s| s == name)
-                }
-        })
-        .cloned()
-        .collect();
-    for name in doomed {
-        headers.remove(name);
-    }
-}
-
-/// Sets `X-Forwarded-For/-Proto/-Host`; keeps and appends to a peer's values only when the
-/// peer is a trusted proxy.
-pub fn set_forwarded(
-    headers: &mut HeaderMap,
-    peer: IpAddr,
-    host: Option<HeaderValue>,
-    config: &Config,
-) {
-    let trusted = config
+fn is_trusted(peer: IpAddr, config: &Config) -> bool {
+    config
         .server
         .trusted_proxies
         .iter()
-        .any(|net| net.contains(&peer));
-    let peer_text = peer.to_string();
-    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(prior) if trusted => format!("{prior}, {peer_text}"),
-        _ => peer_text,
+        .any(|net| net.contains(&peer))
+}
+
+/// Adds `X-Forwarded-*` to headers already cleaned of an untrusted peer's copies.
+fn add_forwarded(
+    headers: &mut HeaderMap,
+    peer: IpAddr,
+    host: Option<HeaderValue>,
+    trusted: bool,
+    tls: bool,
+) {
+    let prior = match headers.get(X_FORWARDED_FOR) {
+        Some(prior) if trusted => prior.to_str().ok().map(str::to_owned),
+        _ => None,
     };
-    if !trusted {
-        for name in FORWARDING {
-            headers.remove(*name);
-        }
-        headers.remove("x-forwarded-proto");
-        headers.remove("x-forwarded-host");
+    let xff = match prior {
+        Some(prior) => HeaderValue::from_str(&format!("{prior}, {peer}")).ok(),
+        None => Some(ip_header_value(peer)),
+    };
+    match xff {
+        Some(v) => headers.insert(X_FORWARDED_FOR, v),
+        None => headers.remove(X_FORWARDED_FOR),
+    };
+    if !trusted || !headers.contains_key(X_FORWARDED_PROTO) {
+        let proto = if tls { "https" } else { "http" };
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     }
-    headers.remove("x-forwarded-for");
-    if let Ok(v) = HeaderValue::from_str(&xff) {
-        headers.insert("x-forwarded-for", v);
-    }
-    if !headers.contains_key("x-forwarded-proto") {
-        headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
-    }
-    if !headers.contains_key("x-forwarded-host") {
+    if !trusted || !headers.contains_key(X_FORWARDED_HOST) {
         if let Some(host) = host {
-            headers.insert("x-forwarded-host", host);
+            headers.insert(X_FORWARDED_HOST, host);
         }
     }
+}
+
+/// The textual IP as a header value, without the formatting machinery for IPv4.
+fn ip_header_value(ip: IpAddr) -> HeaderValue {
+    let IpAddr::V4(v4) = ip else {
+        return HeaderValue::from_str(&ip.to_string()).unwrap_or(HeaderValue::from_static(""));
+    };
+    let mut text = [0u8; 15];
+    let mut len = 0;
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            text[len] = b'.';
+            len += 1;
+        }
+        let digits = [octet / 100, octet / 10 % 10, octet % 10];
+        let skip = if octet >= 100 {
+            0
+        } else if octet >= 10 {
+            1
+        } else {
+            2
+        };
+        for d in &digits[skip..] {
+            text[len] = b'0' + d;
+            len += 1;
+        }
+    }
+    HeaderValue::from_bytes(&text[..len]).unwrap_or(HeaderValue::from_static(""))
 }
 
 /// The identity headers for a verified identity. Values that are not plain visible ASCII
@@ -139,13 +195,17 @@ pub fn identity_headers(
         identity.onboarding_status.as_deref(),
     );
     let mut list = |name: &HeaderName, items: &[String]| {
-        let joined = items
+        let mut joined = String::with_capacity(items.iter().map(|i| i.len() + 1).sum());
+        for item in items
             .iter()
             .filter(|i| is_plain(i) && !i.contains(',') && !i.is_empty())
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .join(",");
-        if let Ok(v) = HeaderValue::from_str(&joined) {
+        {
+            if !joined.is_empty() {
+                joined.push(',');
+            }
+            joined.push_str(item);
+        }
+        if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(joined)) {
             out.push((name.clone(), v));
         }
     };
@@ -159,52 +219,49 @@ fn is_plain(value: &str) -> bool {
     value.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
-/// Rewrites the request head in place for `upstream`. `identity` is `None` for anonymous
-/// requests and requests whose token was refused (on public routes).
+/// Rewrites the request head in place for the upstream: cleans it, sets `Host` (from
+/// `:authority` for HTTP/2 clients) and `X-Forwarded-*` (`-Proto` is `https` when the client
+/// connected with TLS), adds the prepared identity
+/// headers (`None` for anonymous requests and refused tokens on public routes) and speaks
+/// HTTP/1.1. The upstream stage addresses it (origin-form target, path prefix).
 pub fn prepare(
     parts: &mut Parts,
-    upstream: &Upstream,
-    identity: Option<&Identity>,
+    identity: Option<&[(HeaderName, HeaderValue)]>,
     peer: IpAddr,
+    tls: bool,
     config: &Config,
-) -> Result<(), http::Error> {
+) {
+    let trusted = is_trusted(peer, config);
     let headers = &mut parts.headers;
-    remove_hop_by_hop(headers);
-    strip_spoofable(headers, &config.headers);
+    clean_request(headers, &config.headers, trusted);
     // HTTP/2 clients send the host as :authority; HTTP/1.1 upstreams need a Host header.
-    let host = headers.get(header::HOST).cloned().or_else(|| {
-        parts
-            .uri
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-    });
-    if let Some(h) = &host {
-        headers.insert(header::HOST, h.clone());
-    }
-    set_forwarded(headers, peer, host, config);
-    if let Some(identity) = identity {
-        for (name, value) in identity_headers(identity, &config.headers) {
-            headers.insert(name, value);
+    let host = match headers.get(header::HOST) {
+        Some(host) => Some(host.clone()),
+        None => {
+            let authority = parts
+                .uri
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok());
+            if let Some(a) = &authority {
+                headers.insert(header::HOST, a.clone());
+            }
+            authority
         }
+    };
+    let identity = identity.unwrap_or_default();
+    // One growth of the map for everything added below, instead of one per doubling.
+    headers.reserve(identity.len() + 3);
+    add_forwarded(headers, peer, host, trusted, tls);
+    for (name, value) in identity {
+        headers.insert(name.clone(), value.clone());
     }
-    let path_and_query = match parts.uri.path_and_query() {
-        Some(pq) => pq.as_str(),
-        None => "/",
-    };
-    let scheme = match upstream.scheme {
-        Scheme::Http => "http",
-        Scheme::Https => "https",
-    };
-    parts.uri = Uri::builder()
-        .scheme(scheme)
-        .authority(upstream.authority.as_str())
-        .path_and_query(format!("{}{path_and_query}", upstream.path_prefix))
-        .build()?;
     parts.version = Version::HTTP_11;
-    Ok(())
 }
 
 /// Cleans an upstream response head before it goes back to the client.
 pub fn clean_response(headers: &mut HeaderMap) {
     remove_hop_by_hop(headers);
 }
+
+#[cfg(test)]
+mod tests;

@@ -278,6 +278,13 @@ impl KeyStore {
             tokio::time::sleep(wait).await;
         }
     }
+
+    /// The key set tokens are verified with right now, or `None` while no usable keys are
+    /// held (not loaded yet, or past `jwks_max_stale`). Never fetches. Every load installs
+    /// a new `Arc`, so the verified-token cache compares pointers to notice a refresh.
+    pub fn current_keys(&self) -> Option<Arc<KeySet>> {
+        self.usable()
+    }
 }
 
 impl KeyStore {

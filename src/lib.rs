@@ -9,6 +9,7 @@
 //!   → facts about the request          request   (method, normalized path, navigation?)
 //!   → route lookup                     route     (pure; compiled once at config load)
 //!   → token extraction                 token::extract (header, then cookie; pure)
+//!   → verified-token cache             cache     (a hit skips the next three stages)
 //!   → key lookup                       jwks      (the only await on the auth path)
 //!   → verification                     token::verify  (pure: key and clock passed in)
 //!   → claims → identity                token::claims  (v1/v2 Clerk claims, custom pointers)
@@ -27,6 +28,7 @@ pub mod access_log;
 pub mod admin;
 pub mod app;
 pub mod authn;
+pub mod cache;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -101,6 +101,10 @@ enum TokenCommand {
         /// Lifetime when `exp` is absent.
         #[arg(long, default_value = "60s")]
         ttl: String,
+        /// Print this many tokens, one per line, with `{n}` in claim strings replaced by
+        /// 1..=N (load tests; signs on every core).
+        #[arg(long, default_value_t = 1, hide = true)]
+        count: usize,
     },
     /// Generate an RSA-2048 signing key (PKCS#8 PEM) and print its JWKS.
     Keygen {
@@ -143,6 +147,17 @@ fn main() -> ExitCode {
                     claims,
                     kid,
                     ttl,
+                    count,
+                },
+        } if count > 1 => doorman::commands::mint_many(&key, &claims, &kid, &ttl, count),
+        Command::Token {
+            command:
+                TokenCommand::Mint {
+                    key,
+                    claims,
+                    kid,
+                    ttl,
+                    ..
                 },
         } => doorman::commands::mint(&key, &claims, &kid, &ttl),
         Command::Token {

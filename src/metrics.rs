@@ -2,11 +2,14 @@
 //!
 //! Labels are route *names*, decisions, results and upstream names: values fixed by the
 //! config or by code, never a raw path, token, user id or header. The registry is encoded
-//! only on the admin listener. Counters and histograms are lock-free on the hot path once a
-//! label set exists.
+//! only on the admin listener. The hot path never builds a label set nor hashes one: the
+//! counter and histogram of a (route, decision) pair are looked up once, on first use, and
+//! kept in a [`RouteMetrics`] built with the config snapshot; the `valid` token counter is
+//! resolved at start.
 
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -62,8 +65,12 @@ pub struct Metrics {
     pub request_duration: HistogramFamily<RouteDecision>,
     pub auth_duration: Histogram,
     pub token_verifications: Family<ResultLabel, Counter>,
+    /// `doorman_token_verifications_total{result="valid"}`, resolved once.
+    pub token_valid: Counter,
     pub token_cache_hits: Counter,
     pub token_cache_misses: Counter,
+    pub token_cache_entries: Gauge,
+    pub token_cache_bytes: Gauge,
     pub jwks_fetches: Family<ResultLabel, Counter>,
     pub jwks_keys: Gauge,
     pub jwks_age_seconds: Gauge<f64, AtomicU64>,
@@ -137,9 +144,10 @@ impl Metrics {
         let token_verifications = Family::<ResultLabel, Counter>::default();
         registry.register(
             "doorman_token_verifications",
-            "Token verifications by result",
+            "Token checks by result (a token answered from the cache counts as valid)",
             token_verifications.clone(),
         );
+        let token_valid = token_verifications.get_or_create_owned(&ResultLabel { result: "valid" });
         let token_cache_hits = Counter::default();
         registry.register(
             "doorman_token_cache_hits",
@@ -151,6 +159,18 @@ impl Metrics {
             "doorman_token_cache_misses",
             "Tokens that needed a full verification",
             token_cache_misses.clone(),
+        );
+        let token_cache_entries = Gauge::default();
+        registry.register(
+            "doorman_token_cache_entries",
+            "Verified tokens held in the cache",
+            token_cache_entries.clone(),
+        );
+        let token_cache_bytes = Gauge::default();
+        registry.register(
+            "doorman_token_cache_bytes",
+            "Approximate bytes held by the verified-token cache",
+            token_cache_bytes.clone(),
         );
         let jwks_fetches = Family::<ResultLabel, Counter>::default();
         registry.register(
@@ -278,8 +298,11 @@ impl Metrics {
             request_duration,
             auth_duration,
             token_verifications,
+            token_valid,
             token_cache_hits,
             token_cache_misses,
+            token_cache_entries,
+            token_cache_bytes,
             jwks_fetches,
             jwks_keys,
             jwks_age_seconds,
@@ -348,6 +371,65 @@ impl Metrics {
         self.request_duration
             .get_or_create(&labels)
             .observe(seconds);
+    }
+}
+
+/// Every `decision` label value, in [`decision_slot`] order.
+const DECISIONS: [&str; 9] = [
+    "forward",
+    "redirect_sign_in",
+    "redirect_onboarding",
+    "redirect_after_onboarding",
+    "unauthorized",
+    "forbidden",
+    "bad_request",
+    "unavailable",
+    "upstream_error",
+];
+
+fn decision_slot(decision: &str) -> Option<usize> {
+    DECISIONS.iter().position(|d| *d == decision)
+}
+
+type Handles = (Counter, Histogram);
+
+/// The request counter and duration histogram of every route of one config, by route name
+/// and decision, each created on first use (so `/metrics` shows only pairs that happened).
+pub struct RouteMetrics {
+    metrics: Arc<Metrics>,
+    routes: HashMap<Arc<str>, [OnceLock<Handles>; DECISIONS.len()], foldhash::fast::RandomState>,
+}
+
+impl RouteMetrics {
+    /// Slots for `names` (the routes, the defaults, `invalid`); others fall back to a lookup.
+    pub fn new<'a>(metrics: Arc<Metrics>, names: impl IntoIterator<Item = &'a Arc<str>>) -> Self {
+        let routes = names
+            .into_iter()
+            .map(|name| (name.clone(), Default::default()))
+            .collect();
+        RouteMetrics { metrics, routes }
+    }
+
+    /// Records one finished request.
+    pub fn record(&self, route: &Arc<str>, decision: &'static str, seconds: f64) {
+        let slot = decision_slot(decision)
+            .and_then(|d| self.routes.get(&**route).and_then(|slots| slots.get(d)));
+        let Some(slot) = slot else {
+            self.metrics.record_request(route, decision, seconds);
+            return;
+        };
+        let (count, duration) = slot.get_or_init(|| {
+            let labels = RouteDecision {
+                route: route.clone(),
+                decision,
+            };
+            (
+                self.metrics.requests.get_or_create_owned(&labels),
+                self.metrics.request_duration.get_or_create_owned(&labels),
+            )
+        });
+        count.inc();
+        duration.observe(seconds);
     }
 }
 

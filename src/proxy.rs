@@ -16,6 +16,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::access_log;
+use crate::cache::TokenCache;
 use crate::clock::Clock;
 use crate::config::{Config, Mode};
 use crate::decide::decide;
@@ -24,11 +25,12 @@ use crate::forward;
 use crate::handshake::exchange::Exchanger;
 use crate::handshake::flow::{authenticate_browser, Context as BrowserContext};
 use crate::jwks::KeyStore;
-use crate::metrics::{status_class, KindLabel, Metrics, RouteDecision, UpstreamLabels};
+use crate::metrics::{KindLabel, Metrics, RouteDecision, RouteMetrics};
 use crate::request::Facts;
 use crate::respond::{self, Body, Rendering};
 use crate::revocation::sync::SyncHandle;
 use crate::revocation::Revocations;
+use crate::server::ConnInfo;
 use crate::upstream::Upstreams;
 use crate::webhook::{self, Endpoint};
 
@@ -37,6 +39,10 @@ pub struct Snapshot {
     pub config: Config,
     pub upstreams: Arc<Upstreams>,
     pub keys: Arc<KeyStore>,
+    /// Verified tokens of this config (`None` when `[cache] enabled = false`).
+    pub tokens: Option<Arc<TokenCache>>,
+    /// Request metric handles by route name and decision.
+    pub route_metrics: RouteMetrics,
     /// The Backend API client for handshake nonces, when the handshake is configured.
     pub exchanger: Option<Exchanger>,
     /// The Clerk webhook endpoint, when `[webhooks]` is configured.
@@ -44,6 +50,9 @@ pub struct Snapshot {
     /// The public listener's TLS settings, when `[server] tls_cert` is set.
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
+
+/// The route name of requests refused before routing (400).
+pub const INVALID_ROUTE: &str = "invalid";
 
 /// State shared by every connection.
 pub struct Shared {
@@ -78,7 +87,7 @@ pub async fn handle(
     } else {
         out.decision.label()
     };
-    shared.metrics.record_request(&out.route, label, elapsed);
+    snapshot.route_metrics.record(&out.route, label, elapsed);
     if let Some(shadow) = &out.shadow {
         shared
             .metrics
@@ -175,7 +184,7 @@ async fn pipeline(
                 );
             }
             return Outcome {
-                route: Arc::from("invalid"),
+                route: Arc::from(INVALID_ROUTE),
                 decision,
                 shadow: None,
                 user: None,
@@ -194,6 +203,7 @@ async fn pipeline(
             exchanger: snapshot.exchanger.as_ref(),
             clock: shared.clock.as_ref(),
             metrics: &shared.metrics,
+            tokens: snapshot.tokens.as_deref(),
             revocations: &shared.revocations,
             peer: peer.ip(),
         },
@@ -246,10 +256,9 @@ async fn pipeline(
         let response = respond::upstream_error(crate::decision::reason::UPSTREAM_UNREACHABLE);
         return outcome(decision, response, None);
     };
-    if forward::prepare(&mut parts, upstream, auth.identity(), peer.ip(), config).is_err() {
-        let response = respond::upstream_error(crate::decision::reason::UPSTREAM_FAILED);
-        return outcome(decision, response, None);
-    }
+    let identity_headers = browser.session.as_deref().map(|s| &*s.headers);
+    let tls = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.tls);
+    forward::prepare(&mut parts, identity_headers, peer.ip(), tls, config);
     let sent = Instant::now();
     let result = snapshot
         .upstreams
@@ -258,14 +267,8 @@ async fn pipeline(
     let upstream_seconds = sent.elapsed().as_secs_f64();
     let mut response = match result {
         Ok(resp) => {
-            shared
-                .metrics
-                .upstream_duration
-                .get_or_create(&UpstreamLabels {
-                    upstream: upstream.name.clone(),
-                    status_class: status_class(resp.status().as_u16()),
-                })
-                .observe(upstream_seconds);
+            let status = resp.status().as_u16();
+            (snapshot.upstreams).observe(upstream_index, status, upstream_seconds);
             let (mut head, body) = resp.into_parts();
             forward::clean_response(&mut head.headers);
             Response::from_parts(head, body.map_err(Into::into).boxed())

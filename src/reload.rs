@@ -122,7 +122,7 @@ impl Reloader {
             tracing::warn!("config: {w}");
         }
         let hash = config.hash.clone();
-        let snapshot = build_snapshot(config, &self.shared.metrics, Some(&old))
+        let snapshot = build_snapshot(config, &self.shared.metrics, &self.shared.clock, Some(&old))
             .await
             .map_err(|e| e.to_string())?;
         self.shared.snapshot.store(Arc::new(snapshot));

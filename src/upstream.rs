@@ -1,21 +1,41 @@
-//! Pooled HTTP clients for the configured upstreams, with connect and response timeouts.
+//! Keep-alive connection pools for the configured upstreams, with connect and response
+//! timeouts.
 //!
-//! One keep-alive pool per upstream (hyper-util's legacy client over hyper-rustls, so
-//! `https://` upstreams work too). A failure is classified once, here: refused or
-//! unreachable (502), no response head in time (504), or a broken exchange (502). Bodies
-//! stream both ways; nothing here buffers them.
+//! One pool per upstream: idle HTTP/1.1 connections (hyper's `client::conn`, connected
+//! through hyper-rustls so `https://` upstreams work too), most recently used first, at most
+//! [`MAX_IDLE_PER_UPSTREAM`] kept. A connection goes back to the pool when the response body
+//! has been read to its end (a body dropped half-way closes it instead), so no task is
+//! spawned per request and no pool key is hashed; a request that an idle connection closed
+//! under it before sending is retried once on a new one. A failure is classified once, here:
+//! refused or unreachable (502), no response head in time (504), or a broken exchange (502).
+//! Bodies stream both ways; nothing here buffers them.
+//!
+//! This replaces hyper-util's legacy client on the hot path: profiling showed its pool
+//! (SipHash of the pool key, a lock, a lazily built connect future, a task spawned per
+//! request to return the connection) costing more than doorman's whole auth decision.
 
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::{Request, Response};
-use hyper::body::Incoming;
+use bytes::Bytes;
+use http::header::HOST;
+use http::uri::PathAndQuery;
+use http::{HeaderValue, Request, Response, Uri};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::client::conn::http1;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use prometheus_client::metrics::histogram::Histogram;
+use tower_service::Service;
 
-use crate::config::Upstream;
+use crate::config::{Scheme, Upstream};
 use crate::decision::reason;
+use crate::metrics::{status_class, Metrics, UpstreamLabels};
+
+/// Idle connections kept per upstream.
+pub const MAX_IDLE_PER_UPSTREAM: usize = 256;
 
 /// Why an upstream exchange failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,54 +68,265 @@ impl UpstreamError {
     }
 }
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Incoming>;
+type Sender = http1::SendRequest<Incoming>;
 
-/// Clients for every upstream of one config, by index.
+/// Pools for every upstream of one config, by index.
 pub struct Upstreams {
-    clients: Vec<(HttpClient, Duration)>,
+    targets: Vec<Arc<Target>>,
+}
+
+/// One upstream: where it is, how to reach it, its idle connections and its metric handles.
+struct Target {
+    name: Arc<str>,
+    /// `scheme://authority`, what the connector dials.
+    base: Uri,
+    /// The authority, for requests that arrive without any `Host`.
+    host: Option<HeaderValue>,
+    path_prefix: String,
+    timeout: Duration,
+    connector: HttpsConnector<HttpConnector>,
+    idle: Mutex<Vec<Sender>>,
+    /// `doorman_upstream_duration_seconds` by status class (1xx … 5xx), made on first use.
+    durations: [OnceLock<Histogram>; 5],
+    metrics: Arc<Metrics>,
+}
+
+/// A response body that returns its connection to the pool once read to the end.
+pub struct UpstreamBody {
+    inner: Incoming,
+    lease: Option<(Sender, Arc<Target>)>,
+    finished: bool,
 }
 
 impl Upstreams {
-    /// Builds one pooled client per upstream.
-    pub fn new(upstreams: &[Upstream]) -> Self {
-        let clients = upstreams
+    /// Builds one pool per upstream; nothing connects until the first request.
+    pub fn new(upstreams: &[Upstream], metrics: &Arc<Metrics>) -> Self {
+        let targets = upstreams
             .iter()
-            .map(|u| {
-                let mut http = HttpConnector::new();
-                http.enforce_http(false);
-                http.set_connect_timeout(Some(u.connect_timeout));
-                http.set_nodelay(true);
-                let https = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_webpki_roots()
-                    .https_or_http()
-                    .enable_http1()
-                    .wrap_connector(http);
-                let client = Client::builder(TokioExecutor::new())
-                    .pool_timer(TokioTimer::new())
-                    .pool_idle_timeout(Duration::from_secs(90))
-                    .pool_max_idle_per_host(256)
-                    .build(https);
-                (client, u.timeout)
-            })
+            .map(|u| Arc::new(Target::new(u, metrics.clone())))
             .collect();
-        Upstreams { clients }
+        Upstreams { targets }
     }
 
-    /// Sends `req` to upstream `index` and waits for the response head.
+    /// Sends `req` (a prepared head, see `forward::prepare`) to upstream `index` and waits
+    /// for the response head.
     pub async fn send(
         &self,
         index: usize,
-        req: Request<Incoming>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
-        let Some((client, timeout)) = self.clients.get(index) else {
+        mut req: Request<Incoming>,
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        let Some(target) = self.targets.get(index) else {
             return Err(UpstreamError::Unreachable);
         };
-        match tokio::time::timeout(*timeout, client.request(req)).await {
+        target.address(&mut req)?;
+        match tokio::time::timeout(target.timeout, target.exchange(req)).await {
             Err(_) => Err(UpstreamError::Timeout),
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) if timed_out(&e) => Err(UpstreamError::Timeout),
-            Ok(Err(e)) if e.is_connect() => Err(UpstreamError::Unreachable),
-            Ok(Err(_)) => Err(UpstreamError::Failed),
+            Ok(result) => result,
+        }
+    }
+
+    /// Records one response of upstream `index` in `doorman_upstream_duration_seconds`.
+    pub fn observe(&self, index: usize, status: u16, seconds: f64) {
+        if let Some(target) = self.targets.get(index) {
+            target.observe(status, seconds);
+        }
+    }
+
+    /// Idle connections currently pooled for upstream `index` (tests, benches).
+    pub fn idle_connections(&self, index: usize) -> usize {
+        self.targets.get(index).map_or(0, |t| t.lock_idle().len())
+    }
+}
+
+impl Target {
+    fn new(u: &Upstream, metrics: Arc<Metrics>) -> Target {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(u.connect_timeout));
+        http.set_nodelay(true);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let scheme = match u.scheme {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        };
+        let base = Uri::builder()
+            .scheme(scheme)
+            .authority(u.authority.as_str())
+            .path_and_query("/")
+            .build()
+            .unwrap_or_default();
+        Target {
+            name: u.name.clone(),
+            base,
+            host: HeaderValue::from_str(&u.authority).ok(),
+            path_prefix: u.path_prefix.clone(),
+            timeout: u.timeout,
+            connector,
+            idle: Mutex::new(Vec::new()),
+            durations: Default::default(),
+            metrics,
+        }
+    }
+
+    /// Origin-form target (`/prefix/path?query`) and a `Host` if the client sent none.
+    fn address(&self, req: &mut Request<Incoming>) -> Result<(), UpstreamError> {
+        let uri = req.uri();
+        if uri.scheme().is_some() || uri.authority().is_some() || !self.path_prefix.is_empty() {
+            let pq = uri.path_and_query().map_or("/", PathAndQuery::as_str);
+            let target = if self.path_prefix.is_empty() {
+                PathAndQuery::try_from(pq)
+            } else {
+                PathAndQuery::try_from(format!("{}{pq}", self.path_prefix))
+            };
+            *req.uri_mut() = Uri::from(target.map_err(|_| UpstreamError::Failed)?);
+        }
+        if !req.headers().contains_key(HOST) {
+            if let Some(host) = &self.host {
+                req.headers_mut().insert(HOST, host.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// One exchange: an idle connection if one is usable, else a new one.
+    async fn exchange(
+        self: &Arc<Self>,
+        mut req: Request<Incoming>,
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        while let Some(mut sender) = self.take_idle() {
+            if sender.ready().await.is_err() {
+                continue; // closed while idle
+            }
+            match sender.try_send_request(req).await {
+                Ok(resp) => return Ok(self.lease(resp, sender)),
+                Err(mut e) => match e.take_message() {
+                    // Never written: the connection died under us; try another.
+                    Some(unsent) => req = unsent,
+                    None => return Err(UpstreamError::Failed),
+                },
+            }
+        }
+        let mut sender = self.connect().await?;
+        if sender.ready().await.is_err() {
+            return Err(UpstreamError::Failed);
+        }
+        match sender.send_request(req).await {
+            Ok(resp) => Ok(self.lease(resp, sender)),
+            Err(_) => Err(UpstreamError::Failed),
+        }
+    }
+
+    async fn connect(&self) -> Result<Sender, UpstreamError> {
+        let mut connector = self.connector.clone();
+        let classify = |e: Box<dyn std::error::Error + Send + Sync>| {
+            if timed_out(&*e) {
+                UpstreamError::Timeout
+            } else {
+                UpstreamError::Unreachable
+            }
+        };
+        std::future::poll_fn(|cx| connector.poll_ready(cx))
+            .await
+            .map_err(classify)?;
+        let io = connector.call(self.base.clone()).await.map_err(classify)?;
+        let (sender, conn) = http1::Builder::new()
+            .handshake(io)
+            .await
+            .map_err(|_| UpstreamError::Unreachable)?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "upstream connection ended with an error");
+            }
+        });
+        Ok(sender)
+    }
+
+    fn lease(self: &Arc<Self>, resp: Response<Incoming>, sender: Sender) -> Response<UpstreamBody> {
+        resp.map(|inner| UpstreamBody {
+            inner,
+            lease: Some((sender, self.clone())),
+            finished: false,
+        })
+    }
+
+    fn take_idle(&self) -> Option<Sender> {
+        self.lock_idle().pop()
+    }
+
+    fn release(&self, sender: Sender) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self.lock_idle();
+        if idle.len() < MAX_IDLE_PER_UPSTREAM {
+            idle.push(sender);
+        }
+    }
+
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Sender>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn observe(&self, status: u16, seconds: f64) {
+        let class = status_class(status);
+        let slot = match class {
+            "1xx" => 0,
+            "2xx" => 1,
+            "3xx" => 2,
+            "4xx" => 3,
+            _ => 4,
+        };
+        let histogram = self.durations[slot].get_or_init(|| {
+            self.metrics
+                .upstream_duration
+                .get_or_create_owned(&UpstreamLabels {
+                    upstream: self.name.clone(),
+                    status_class: class,
+                })
+        });
+        histogram.observe(seconds);
+    }
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(None) => this.finished = true,
+            Poll::Ready(Some(Ok(_))) => this.finished = this.inner.is_end_stream(),
+            Poll::Ready(Some(Err(_))) => this.lease = None,
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for UpstreamBody {
+    fn drop(&mut self) {
+        if let Some((sender, target)) = self.lease.take() {
+            // Read to the end (or empty): the connection can carry the next request.
+            if self.finished || self.inner.is_end_stream() {
+                target.release(sender);
+            }
         }
     }
 }

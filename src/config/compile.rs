@@ -18,13 +18,13 @@ use serde::Deserialize;
 use super::error::{ConfigError, Problem};
 use super::interp::interpolate;
 use super::raw::{
-    RawClaims, RawClerk, RawConfig, RawDefaults, RawHeaders, RawLimits, RawLogging, RawRedirects,
-    RawRevocation, RawRoute, RawServer, RawUpstream, RawWebhooks,
+    RawCache, RawClaims, RawClerk, RawConfig, RawDefaults, RawHeaders, RawLimits, RawLogging,
+    RawRedirects, RawRevocation, RawRoute, RawServer, RawUpstream, RawWebhooks,
 };
 use super::{
-    Access, Clerk, Config, Handshake, IdentityHeaders, KeySource, Limits, Logging, Mode,
-    Onboarding, RedirectTarget, Redirects, Respond, Revocation, Route, Scheme, Server, TlsFiles,
-    Upstream, UserIdLogging, Webhooks,
+    Access, CacheSettings, Clerk, Config, Handshake, IdentityHeaders, KeySource, Limits, Logging,
+    Mode, Onboarding, RedirectTarget, Redirects, Respond, Revocation, Route, Scheme, Server,
+    TlsFiles, Upstream, UserIdLogging, Webhooks,
 };
 use crate::route::{MethodSet, Pattern, RouteTable};
 use crate::token::claims::{validate_pointer, ClaimPointers};
@@ -37,7 +37,9 @@ mod sections;
 
 use headers::compile_headers;
 use routes::{build_table, check_route_names, compile_defaults, compile_route, compile_upstreams};
-use sections::{compile_claims, compile_clerk, compile_limits, compile_redirects, compile_server};
+use sections::{
+    compile_cache, compile_claims, compile_clerk, compile_limits, compile_redirects, compile_server,
+};
 
 /// Parses, interpolates and compiles config text.
 pub fn compile_text(
@@ -92,6 +94,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
     let claims = compile_claims(&raw.claims, &mut p);
     let headers = compile_headers(&raw.headers, &mut p);
     let limits = compile_limits(&raw.limits, &mut p);
+    let cache = compile_cache(&raw.cache, &mut p);
     let upstreams = compile_upstreams(&raw.upstreams, &mut p);
     let global_mode = enum_value(
         &mut p,
@@ -144,6 +147,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         upstreams,
         defaults,
         routes,
+        cache,
         table,
         logging,
         webhooks,

@@ -30,6 +30,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub routes: Vec<RawRoute>,
     #[serde(default)]
+    pub cache: RawCache,
+    #[serde(default)]
     pub logging: RawLogging,
     pub webhooks: Option<RawWebhooks>,
     #[serde(default)]
@@ -267,4 +269,17 @@ pub struct RawRoute {
     pub mode: Option<String>,
     /// Largest request body on this route (413 beyond). Default `[limits] max_body_bytes`.
     pub max_body_bytes: Option<u64>,
+}
+
+/// `[cache]`: the verified-token cache (on by default).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    /// Cache verified tokens until their `exp`. Default true.
+    pub enabled: Option<bool>,
+    /// Most tokens held at once. Default 100000.
+    pub max_entries: Option<u64>,
+    /// Approximate memory bound of the cached tokens and identities, in bytes.
+    /// Default 67108864 (64 MiB).
+    pub max_bytes: Option<u64>,
 }

@@ -13,10 +13,12 @@ use std::sync::Arc;
 use super::cookies::ClerkCookies;
 use super::exchange::{session_token, Exchanger};
 use super::{assess, is_document_request, nonce, request_url};
-use crate::authn::{authenticate, verify_token};
+use crate::authn::{authenticate, verify_token, Authenticated};
+use crate::cache::{Session, TokenCache};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::decide::Auth;
+use crate::forward::identity_headers;
 use crate::jwks::KeyStore;
 use crate::metrics::Metrics;
 use crate::respond::HandshakeRendering;
@@ -25,6 +27,8 @@ use crate::revocation::{Revocations, Verdict};
 /// The outcome for one request.
 pub struct BrowserAuth {
     pub auth: Auth,
+    /// The identity headers to forward, when `auth` is a valid (and not revoked) token.
+    pub session: Option<Arc<Session>>,
     /// `Set-Cookie` values to add to whatever response the request gets.
     pub set_cookies: Vec<HeaderValue>,
     /// Present when `auth` asks for a handshake redirect.
@@ -38,6 +42,8 @@ pub struct Context<'a> {
     pub exchanger: Option<&'a Exchanger>,
     pub clock: &'a dyn Clock,
     pub metrics: &'a Metrics,
+    /// The verified-token cache of the snapshot.
+    pub tokens: Option<&'a TokenCache>,
     /// Sessions, users and stale claims revoked by webhooks.
     pub revocations: &'a Revocations,
     pub peer: IpAddr,
@@ -62,10 +68,11 @@ pub async fn authenticate_browser(parts: &Parts, ctx: &Context<'_>) -> BrowserAu
             }
         }
     }
-    let auth = authenticate(
+    let Authenticated { auth, session } = authenticate(
         headers,
         ctx.config,
         ctx.keys,
+        ctx.tokens,
         ctx.clock,
         ctx.metrics,
         &cookies.session_name,
@@ -73,9 +80,12 @@ pub async fn authenticate_browser(parts: &Parts, ctx: &Context<'_>) -> BrowserAu
     .await;
     let can_refresh = clerk.handshake.is_some() && document && !header_token;
     let auth = revoked(auth, ctx, can_refresh, cookies.redirect_count);
+    // Identity headers go upstream only with a valid, unrevoked token.
+    let session = session.filter(|_| matches!(auth, Auth::Valid(_)));
     if clerk.handshake.is_none() {
         return BrowserAuth {
             auth,
+            session,
             set_cookies: Vec::new(),
             rendering: None,
         };
@@ -117,8 +127,10 @@ pub async fn authenticate_browser(parts: &Parts, ctx: &Context<'_>) -> BrowserAu
     if matches!(auth, Auth::SignedOut { .. }) {
         tracing::warn!("Clerk handshake gave no fresh token after {} tries; treating the browser as signed out", super::MAX_HANDSHAKES);
     }
+    let session = session.filter(|_| matches!(auth, Auth::Valid(_)));
     BrowserAuth {
         auth,
+        session,
         set_cookies: Vec::new(),
         rendering,
     }
@@ -163,20 +175,31 @@ async fn exchange(
         .iter()
         .filter_map(|d| HeaderValue::from_str(d).ok())
         .collect();
+    let mut session = None;
     let auth = match session_token(
         &directives,
         &ctx.config.clerk.session_cookie,
         &cookies.session_name,
     ) {
         Some(token) => match verify_token(token, ctx.config, ctx.keys, ctx.clock).await {
-            Ok(identity) => revoked(Auth::Valid(Arc::new(identity)), ctx, false, 0),
+            Ok(identity) => {
+                let headers = identity_headers(&identity, &ctx.config.headers).into_boxed_slice();
+                let identity = Arc::new(identity);
+                session = Some(Arc::new(Session {
+                    identity: identity.clone(),
+                    headers,
+                }));
+                revoked(Auth::Valid(identity), ctx, false, 0)
+            }
             Err(e) => Auth::Invalid(e),
         },
         // Clerk cleared the session: the browser is signed out.
         None => Auth::Anonymous,
     };
+    let session = session.filter(|_| matches!(auth, Auth::Valid(_)));
     Some(BrowserAuth {
         auth,
+        session,
         set_cookies,
         rendering: None,
     })

@@ -5,6 +5,7 @@
 mod support;
 
 mod admin;
+mod cache;
 mod cli;
 mod decision_order;
 mod deploy;

@@ -485,3 +485,26 @@ pub(super) fn compile_limits(raw: &RawLimits, p: &mut Problems) -> Limits {
         max_header_bytes: usize::try_from(max_header_bytes).unwrap_or(64 * 1024),
     }
 }
+
+pub(super) fn compile_cache(raw: &RawCache, p: &mut Problems) -> CacheSettings {
+    let default = CacheSettings::default();
+    let max_entries = raw.max_entries.unwrap_or(default.max_entries as u64);
+    if !(1..=100_000_000).contains(&max_entries) {
+        p.err(
+            "cache.max_entries",
+            format!("{max_entries} is out of range; use 1 to 100000000, or set cache.enabled = false to turn the cache off"),
+        );
+    }
+    let max_bytes = raw.max_bytes.unwrap_or(default.max_bytes as u64);
+    if !(64 * 1024..=64 * 1024 * 1024 * 1024).contains(&max_bytes) {
+        p.err(
+            "cache.max_bytes",
+            format!("{max_bytes} is out of range; use 65536 (64 KiB) to 68719476736 (64 GiB)"),
+        );
+    }
+    CacheSettings {
+        enabled: raw.enabled.unwrap_or(default.enabled),
+        max_entries: usize::try_from(max_entries).unwrap_or(default.max_entries),
+        max_bytes: usize::try_from(max_bytes).unwrap_or(default.max_bytes),
+    }
+}
