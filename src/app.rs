@@ -44,6 +44,8 @@ pub enum StartError {
     Keys(#[from] KeyLoadError),
     #[error("{0}")]
     Tls(String),
+    #[error("{0}")]
+    Upstream(String),
     #[error("webhooks: {0}")]
     Webhooks(String),
     #[error("revocation: {0}")]
@@ -111,7 +113,7 @@ pub async fn build_snapshot(
     };
     let upstreams = match previous.filter(|p| p.config.upstreams == config.upstreams) {
         Some(p) => p.upstreams.clone(),
-        None => Arc::new(Upstreams::new(&config.upstreams, metrics)),
+        None => Arc::new(Upstreams::new(&config.upstreams, metrics).map_err(StartError::Upstream)?),
     };
     // A new config gets a new token cache: cached sessions hold identity headers built
     // from this config's claim pointers and header names.

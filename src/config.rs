@@ -196,6 +196,8 @@ pub struct Upstream {
     pub path_prefix: String,
     pub connect_timeout: Duration,
     pub timeout: Duration,
+    /// Extra CA certificates for an `https://` upstream.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Who may pass at all.

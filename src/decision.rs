@@ -91,4 +91,5 @@ pub mod reason {
     pub const UPSTREAM_FAILED: &str = "upstream_failed";
     pub const HOST_MISMATCH: &str = "host_mismatch";
     pub const AMBIGUOUS_FRAMING: &str = "ambiguous_framing";
+    pub const BODY_TOO_LARGE: &str = "body_too_large";
 }

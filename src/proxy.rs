@@ -16,6 +16,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::access_log;
+use crate::body::RequestBody;
 use crate::cache::TokenCache;
 use crate::clock::Clock;
 use crate::config::{Config, Mode};
@@ -31,7 +32,8 @@ use crate::respond::{self, Body, Rendering};
 use crate::revocation::sync::SyncHandle;
 use crate::revocation::Revocations;
 use crate::server::ConnInfo;
-use crate::upstream::Upstreams;
+use crate::tunnel;
+use crate::upstream::{UpstreamError, Upstreams};
 use crate::webhook::{self, Endpoint};
 
 /// Everything one config needs at run time.
@@ -256,9 +258,58 @@ async fn pipeline(
         let response = respond::upstream_error(crate::decision::reason::UPSTREAM_UNREACHABLE);
         return outcome(decision, response, None);
     };
+    if crate::body::declared_too_large(&parts.headers, route.max_body_bytes) {
+        shared.metrics.limit("max_body_bytes");
+        let response = respond::respond(
+            &Decision::BadRequest {
+                reason: crate::decision::reason::BODY_TOO_LARGE,
+            },
+            &Rendering {
+                method: &parts.method,
+                page: false,
+                return_to: None,
+                handshake: None,
+            },
+            config,
+        );
+        return outcome(
+            Decision::BadRequest {
+                reason: crate::decision::reason::BODY_TOO_LARGE,
+            },
+            response,
+            None,
+        );
+    }
+    let body = RequestBody::new(body, route.max_body_bytes);
     let identity_headers = browser.session.as_deref().map(|s| &*s.headers);
     let tls = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.tls);
+    let upgrade = tunnel::requested(&parts);
     forward::prepare(&mut parts, identity_headers, peer.ip(), tls, config);
+    if let Some(protocol) = upgrade {
+        let client = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
+        tunnel::restore(&mut parts, protocol);
+        let result = snapshot
+            .upstreams
+            .send_upgrade(upstream_index, Request::from_parts(parts, body))
+            .await;
+        let mut response = match result {
+            Ok(resp) if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS => {
+                tunnel::splice(client, resp).map(|b| b.map_err(Into::into).boxed())
+            }
+            Ok(resp) => {
+                let (mut head, body) = resp.into_parts();
+                forward::clean_response(&mut head.headers);
+                Response::from_parts(head, body.map_err(Into::into).boxed())
+            }
+            Err(e) => {
+                let mut resp = respond::upstream_error(e.reason());
+                resp.extensions_mut().insert(UpstreamFailure);
+                resp
+            }
+        };
+        append_cookies(&mut response, browser.set_cookies);
+        return outcome(decision, response, None);
+    }
     let sent = Instant::now();
     let result = snapshot
         .upstreams
@@ -272,6 +323,10 @@ async fn pipeline(
             let (mut head, body) = resp.into_parts();
             forward::clean_response(&mut head.headers);
             Response::from_parts(head, body.map_err(Into::into).boxed())
+        }
+        Err(UpstreamError::BodyTooLarge) => {
+            shared.metrics.limit("max_body_bytes");
+            respond::upstream_error(UpstreamError::BodyTooLarge.reason())
         }
         Err(e) => {
             shared

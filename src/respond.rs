@@ -94,6 +94,12 @@ pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Respo
             };
             error(StatusCode::FORBIDDEN, kind, reason, r.page)
         }
+        Decision::BadRequest { reason } if *reason == reason::BODY_TOO_LARGE => error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            reason,
+            false,
+        ),
         Decision::BadRequest { reason } => {
             error(StatusCode::BAD_REQUEST, "bad_request", reason, false)
         }
@@ -121,6 +127,14 @@ pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Respo
 
 /// 502/504 for upstream failures.
 pub fn upstream_error(reason: &'static str) -> Response<Body> {
+    if reason == reason::BODY_TOO_LARGE {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            reason,
+            false,
+        );
+    }
     let status = if reason == reason::UPSTREAM_TIMEOUT {
         StatusCode::GATEWAY_TIMEOUT
     } else {

@@ -15,6 +15,7 @@ use std::sync::Arc;
 pub fn https_connector(
     ca_file: Option<&Path>,
     connect_timeout: std::time::Duration,
+    http2: bool,
 ) -> Result<HttpsConnector<HttpConnector>, String> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -38,12 +39,16 @@ pub fn https_connector(
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
-    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+    http.set_nodelay(true);
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config)
         .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(http))
+        .enable_http1();
+    Ok(if http2 {
+        builder.enable_http2().wrap_connector(http)
+    } else {
+        builder.wrap_connector(http)
+    })
 }
 
 /// The server configuration for `cert` (PEM chain, leaf first) and `key` (PEM PKCS#8, PKCS#1

@@ -30,6 +30,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use prometheus_client::metrics::histogram::Histogram;
 use tower_service::Service;
 
+use crate::body::RequestBody;
 use crate::config::{Scheme, Upstream};
 use crate::decision::reason;
 use crate::metrics::{status_class, Metrics, UpstreamLabels};
@@ -46,6 +47,17 @@ pub enum UpstreamError {
     Timeout,
     /// The exchange broke after connecting (502).
     Failed,
+    /// The client's body passed the route's `max_body_bytes` while streaming (413).
+    BodyTooLarge,
+}
+
+/// Classifies a failed exchange: the body limit, or a broken exchange.
+fn failure(e: &hyper::Error) -> UpstreamError {
+    if crate::body::is_too_large(e) {
+        UpstreamError::BodyTooLarge
+    } else {
+        UpstreamError::Failed
+    }
 }
 
 impl UpstreamError {
@@ -55,6 +67,7 @@ impl UpstreamError {
             UpstreamError::Unreachable => reason::UPSTREAM_UNREACHABLE,
             UpstreamError::Timeout => reason::UPSTREAM_TIMEOUT,
             UpstreamError::Failed => reason::UPSTREAM_FAILED,
+            UpstreamError::BodyTooLarge => reason::BODY_TOO_LARGE,
         }
     }
 
@@ -64,11 +77,13 @@ impl UpstreamError {
             UpstreamError::Unreachable => "connect",
             UpstreamError::Timeout => "timeout",
             UpstreamError::Failed => "protocol",
+            UpstreamError::BodyTooLarge => "body_too_large",
         }
     }
 }
 
-type Sender = http1::SendRequest<Incoming>;
+type Sender = http1::SendRequest<RequestBody>;
+type Io = hyper_rustls::MaybeHttpsStream<hyper_util::rt::TokioIo<tokio::net::TcpStream>>;
 
 /// Pools for every upstream of one config, by index.
 pub struct Upstreams {
@@ -100,12 +115,12 @@ pub struct UpstreamBody {
 
 impl Upstreams {
     /// Builds one pool per upstream; nothing connects until the first request.
-    pub fn new(upstreams: &[Upstream], metrics: &Arc<Metrics>) -> Self {
+    pub fn new(upstreams: &[Upstream], metrics: &Arc<Metrics>) -> Result<Self, String> {
         let targets = upstreams
             .iter()
-            .map(|u| Arc::new(Target::new(u, metrics.clone())))
-            .collect();
-        Upstreams { targets }
+            .map(|u| Target::new(u, metrics.clone()).map(Arc::new))
+            .collect::<Result<_, _>>()?;
+        Ok(Upstreams { targets })
     }
 
     /// Sends `req` (a prepared head, see `forward::prepare`) to upstream `index` and waits
@@ -113,13 +128,30 @@ impl Upstreams {
     pub async fn send(
         &self,
         index: usize,
-        mut req: Request<Incoming>,
+        mut req: Request<RequestBody>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
         let Some(target) = self.targets.get(index) else {
             return Err(UpstreamError::Unreachable);
         };
         target.address(&mut req)?;
         match tokio::time::timeout(target.timeout, target.exchange(req)).await {
+            Err(_) => Err(UpstreamError::Timeout),
+            Ok(result) => result,
+        }
+    }
+
+    /// Sends an upgrade request (`Connection: upgrade`) to upstream `index` on a connection
+    /// of its own and waits for the response head (101 when the upstream switches).
+    pub async fn send_upgrade(
+        &self,
+        index: usize,
+        mut req: Request<RequestBody>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        let Some(target) = self.targets.get(index) else {
+            return Err(UpstreamError::Unreachable);
+        };
+        target.address(&mut req)?;
+        match tokio::time::timeout(target.timeout, target.exchange_upgrade(req)).await {
             Err(_) => Err(UpstreamError::Timeout),
             Ok(result) => result,
         }
@@ -139,16 +171,10 @@ impl Upstreams {
 }
 
 impl Target {
-    fn new(u: &Upstream, metrics: Arc<Metrics>) -> Target {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(u.connect_timeout));
-        http.set_nodelay(true);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+    fn new(u: &Upstream, metrics: Arc<Metrics>) -> Result<Target, String> {
+        // HTTP/1.1 only: the pool speaks HTTP/1.1 on every connection it dials.
+        let connector = crate::tls::https_connector(u.ca_file.as_deref(), u.connect_timeout, false)
+            .map_err(|e| format!("upstream {:?}: {e}", u.name))?;
         let scheme = match u.scheme {
             Scheme::Http => "http",
             Scheme::Https => "https",
@@ -159,7 +185,7 @@ impl Target {
             .path_and_query("/")
             .build()
             .unwrap_or_default();
-        Target {
+        Ok(Target {
             name: u.name.clone(),
             base,
             host: HeaderValue::from_str(&u.authority).ok(),
@@ -169,11 +195,11 @@ impl Target {
             idle: Mutex::new(Vec::new()),
             durations: Default::default(),
             metrics,
-        }
+        })
     }
 
     /// Origin-form target (`/prefix/path?query`) and a `Host` if the client sent none.
-    fn address(&self, req: &mut Request<Incoming>) -> Result<(), UpstreamError> {
+    fn address(&self, req: &mut Request<RequestBody>) -> Result<(), UpstreamError> {
         let uri = req.uri();
         if uri.scheme().is_some() || uri.authority().is_some() || !self.path_prefix.is_empty() {
             let pq = uri.path_and_query().map_or("/", PathAndQuery::as_str);
@@ -195,7 +221,7 @@ impl Target {
     /// One exchange: an idle connection if one is usable, else a new one.
     async fn exchange(
         self: &Arc<Self>,
-        mut req: Request<Incoming>,
+        mut req: Request<RequestBody>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
         while let Some(mut sender) = self.take_idle() {
             if sender.ready().await.is_err() {
@@ -206,7 +232,7 @@ impl Target {
                 Err(mut e) => match e.take_message() {
                     // Never written: the connection died under us; try another.
                     Some(unsent) => req = unsent,
-                    None => return Err(UpstreamError::Failed),
+                    None => return Err(failure(e.error())),
                 },
             }
         }
@@ -216,8 +242,47 @@ impl Target {
         }
         match sender.send_request(req).await {
             Ok(resp) => Ok(self.lease(resp, sender)),
-            Err(_) => Err(UpstreamError::Failed),
+            Err(e) => Err(failure(&e)),
         }
+    }
+
+    /// A connection of its own for an upgrade (WebSocket): after a 101 the upstream side of
+    /// the tunnel is taken from the response with `hyper::upgrade::on`.
+    async fn exchange_upgrade(
+        &self,
+        req: Request<RequestBody>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        let (mut sender, conn) = self.handshake().await?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.with_upgrades().await {
+                tracing::debug!(error = %e, "upstream upgrade connection ended with an error");
+            }
+        });
+        if sender.ready().await.is_err() {
+            return Err(UpstreamError::Failed);
+        }
+        sender.send_request(req).await.map_err(|e| failure(&e))
+    }
+
+    async fn handshake(
+        &self,
+    ) -> Result<(Sender, http1::Connection<Io, RequestBody>), UpstreamError> {
+        let mut connector = self.connector.clone();
+        let classify = |e: Box<dyn std::error::Error + Send + Sync>| {
+            if timed_out(&*e) {
+                UpstreamError::Timeout
+            } else {
+                UpstreamError::Unreachable
+            }
+        };
+        std::future::poll_fn(|cx| connector.poll_ready(cx))
+            .await
+            .map_err(classify)?;
+        let io = connector.call(self.base.clone()).await.map_err(classify)?;
+        http1::Builder::new()
+            .handshake(io)
+            .await
+            .map_err(|_| UpstreamError::Unreachable)
     }
 
     async fn connect(&self) -> Result<Sender, UpstreamError> {

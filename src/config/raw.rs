@@ -230,6 +230,8 @@ pub struct RawUpstream {
     pub connect_timeout: Option<String>,
     /// Time from sending the request to the response head. Default `30s`.
     pub timeout: Option<String>,
+    /// Extra PEM CA certificates trusted for an `https://` upstream (besides webpki roots).
+    pub ca_file: Option<String>,
 }
 
 /// `[defaults]`: the policy of a request that matches no route.

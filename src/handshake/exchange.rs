@@ -51,7 +51,7 @@ pub struct Exchanger {
 
 impl Exchanger {
     pub fn new(handshake: &Handshake, ca_file: Option<&std::path::Path>) -> Result<Self, String> {
-        let connector = crate::tls::https_connector(ca_file, handshake.timeout)?;
+        let connector = crate::tls::https_connector(ca_file, handshake.timeout, true)?;
         let bearer = HeaderValue::from_str(&format!("Bearer {}", handshake.secret_key))
             .map_err(|_| "clerk.secret_key is not a valid header value".to_string())?;
         Ok(Exchanger {

@@ -56,7 +56,8 @@ impl Fetcher {
         let url: Uri = url
             .parse()
             .map_err(|e| FetchError::Connect(format!("invalid URL {url:?}: {e}")))?;
-        let https = crate::tls::https_connector(ca_file, timeout).map_err(FetchError::Connect)?;
+        let https =
+            crate::tls::https_connector(ca_file, timeout, true).map_err(FetchError::Connect)?;
         let client = Client::builder(TokioExecutor::new()).build(https);
         let bearer = bearer
             .map(|b| HeaderValue::from_str(&format!("Bearer {b}")))

@@ -9,6 +9,7 @@ mod cache;
 mod cli;
 mod decision_order;
 mod deploy;
+mod edge;
 mod forwarding;
 mod handshake;
 mod hostile;

@@ -124,7 +124,14 @@ async fn reload_under_load_fails_no_request_and_invalid_configs_are_rejected_who
     )
     .unwrap();
     assert!(h.running.reload().await.unwrap().is_err());
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    // Keep the load going until it has served enough to mean something (a busy CI machine
+    // is slow), within a deadline.
+    for _ in 0..1000 {
+        if served.load(Ordering::SeqCst) > 50 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     stop.store(true, Ordering::SeqCst);
     for t in load {
         t.await.unwrap();

@@ -35,7 +35,14 @@ pub(super) fn compile_upstreams(raw: &[RawUpstream], p: &mut Problems) -> Vec<Up
                     (Scheme::Http, String::new(), String::new())
                 }
             };
+            if u.ca_file.is_some() && scheme == Scheme::Http {
+                p.warn(
+                    format!("{at}.ca_file"),
+                    "set on an http:// upstream, where it is not used",
+                );
+            }
             Upstream {
+                ca_file: u.ca_file.as_ref().map(std::path::PathBuf::from),
                 name: Arc::from(name.as_str()),
                 scheme,
                 authority,
