@@ -26,6 +26,23 @@ impl fmt::Display for TooLarge {
 
 impl StdError for TooLarge {}
 
+/// The client's body broke (a malformed chunk, a reset): the client's fault, not the
+/// upstream's.
+#[derive(Debug)]
+pub struct ClientBody(hyper::Error);
+
+impl fmt::Display for ClientBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the client's request body failed: {}", self.0)
+    }
+}
+
+impl StdError for ClientBody {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.0)
+    }
+}
+
 /// A client body with an optional byte limit.
 pub struct RequestBody {
     inner: Incoming,
@@ -62,7 +79,7 @@ impl Body for RequestBody {
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(ClientBody(e))))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }
@@ -89,9 +106,18 @@ pub fn declared_too_large(headers: &http::HeaderMap, limit: Option<usize>) -> bo
 
 /// True when `err`'s chain holds [`TooLarge`].
 pub fn is_too_large(err: &(dyn StdError + 'static)) -> bool {
+    chain_has::<TooLarge>(err)
+}
+
+/// True when `err`'s chain holds [`ClientBody`].
+pub fn is_client_body(err: &(dyn StdError + 'static)) -> bool {
+    chain_has::<ClientBody>(err)
+}
+
+fn chain_has<T: StdError + 'static>(err: &(dyn StdError + 'static)) -> bool {
     let mut cause: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = cause {
-        if e.is::<TooLarge>() {
+        if e.is::<T>() {
             return true;
         }
         cause = e.source();

@@ -38,20 +38,53 @@ fn is_hop_by_hop(name: &str) -> bool {
     )
 }
 
-/// Headers that ask an upstream framework to treat the request as another method.
-fn is_method_override(name: &str) -> bool {
-    matches!(
-        name,
-        "x-http-method-override" | "x-method-override" | "x-http-method"
-    )
+/// `name` with `_` read as `-` equals `want` (lowercase, `-` spelled): CGI-style stacks
+/// (WSGI, PHP, Rack) read `X_Foo` as `X-Foo`.
+fn spells(name: &str, want: &str) -> bool {
+    name.len() == want.len()
+        && name
+            .bytes()
+            .zip(want.bytes())
+            .all(|(n, w)| n == w || (n == b'_' && w == b'-'))
 }
 
-/// Headers only a trusted proxy may set (`X-Forwarded-For` is rebuilt either way).
+/// Headers that ask an upstream framework to treat the request as another method.
+fn is_method_override(name: &str) -> bool {
+    [
+        "x-http-method-override",
+        "x-method-override",
+        "x-http-method",
+    ]
+    .iter()
+    .any(|w| spells(name, w))
+}
+
+/// Headers only a trusted proxy may set (`X-Forwarded-For` is rebuilt either way),
+/// including those frameworks use to rewrite the scheme, port, prefix or path after doorman
+/// matched the one it saw.
 fn is_forwarding(name: &str) -> bool {
-    matches!(
-        name,
-        "forwarded" | "x-real-ip" | "x-forwarded-for" | "x-forwarded-proto" | "x-forwarded-host"
-    )
+    const FORWARDING: &[&str] = &[
+        "forwarded",
+        "x-real-ip",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        "x-forwarded-prefix",
+        "x-forwarded-server",
+        "x-forwarded-scheme",
+        "x-forwarded-ssl",
+        "x-forwarded-path",
+        "x-forwarded-uri",
+        "x-original-url",
+        "x-original-uri",
+        "x-rewrite-url",
+        "front-end-https",
+        "x-client-ip",
+        "true-client-ip",
+    ];
+    (name.starts_with('x') || name.starts_with('f') || name.starts_with('t'))
+        && FORWARDING.iter().any(|w| spells(name, w))
 }
 
 /// True when `name`, with `_` read as `-`, is in `strip` (lowercase, `-` spelled).
@@ -87,7 +120,8 @@ fn clean_request(headers: &mut HeaderMap, names: &IdentityHeaders, trusted: bool
     remove_where(headers, |name| {
         is_hop_by_hop(name)
             || is_method_override(name)
-            || (!trusted && is_forwarding(name))
+            // Underscore spellings come from no legitimate proxy: removed even from trusted ones.
+            || ((!trusted || name.contains('_')) && is_forwarding(name))
             || is_stripped(name, &names.strip)
     });
 }

@@ -310,6 +310,8 @@ async fn pipeline(
         append_cookies(&mut response, browser.set_cookies);
         return outcome(decision, response, None);
     }
+    let version = parts.version;
+    let mut decision = decision;
     let sent = Instant::now();
     let result = snapshot
         .upstreams
@@ -327,6 +329,20 @@ async fn pipeline(
         Err(UpstreamError::BodyTooLarge) => {
             shared.metrics.limit("max_body_bytes");
             respond::upstream_error(UpstreamError::BodyTooLarge.reason())
+        }
+        // The client's own body broke: a 400 for the client, not an upstream error.
+        Err(UpstreamError::ClientBody) => {
+            decision = Decision::BadRequest {
+                reason: crate::decision::reason::BODY_INVALID,
+            };
+            let mut resp = respond::upstream_error(UpstreamError::ClientBody.reason());
+            if version < http::Version::HTTP_2 {
+                resp.headers_mut().insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
+            }
+            resp
         }
         Err(e) => {
             shared

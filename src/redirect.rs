@@ -43,6 +43,13 @@ pub fn is_safe_return_path(value: &str) -> bool {
             && !s
                 .chars()
                 .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+            // Dot segments resolve to another path (`/..//evil` becomes `//evil`).
+            && !s
+                .split(['?', '#'])
+                .next()
+                .unwrap_or("")
+                .split('/')
+                .any(|seg| seg == "." || seg == "..")
     })
 }
 
@@ -86,6 +93,9 @@ mod tests {
             "",
             "%2F%2Fevil.example",
             "/%E0%A4%A", // invalid percent/utf-8
+            "/..//evil.example",
+            "/a/../..//evil.example",
+            "/%2e%2e//evil.example",
         ] {
             assert!(!is_safe_return_path(evil), "{evil:?} accepted");
         }

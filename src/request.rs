@@ -31,6 +31,20 @@ impl<'a> Facts<'a> {
         uri: &'a Uri,
         headers: &'a HeaderMap,
     ) -> Result<Self, &'static str> {
+        if method == Method::TRACE {
+            // Echoes the request (cookies, tokens) back; never forwarded.
+            return Err(reason::METHOD_NOT_ALLOWED);
+        }
+        let mut hosts = headers.get_all(header::HOST).iter();
+        if let Some(host) = hosts.next() {
+            // One Host, and it must be a plain host[:port]: routing and redirects use it.
+            if hosts.next().is_some() {
+                return Err(reason::HOST_AMBIGUOUS);
+            }
+            if !is_plain_host(host.as_bytes()) {
+                return Err(reason::HOST_INVALID);
+            }
+        }
         if let (Some(authority), Some(host)) = (uri.authority(), headers.get(header::HOST)) {
             // Absolute-form target (`GET http://other/admin`): it must name the Host we route by.
             if !host
@@ -75,6 +89,15 @@ impl<'a> Facts<'a> {
             None => self.path.raw().to_string(),
         }
     }
+}
+
+/// `host[:port]` with a DNS name, IPv4 or bracketed IPv6 host: no spaces, commas, slashes,
+/// `@` or other characters an upstream could read differently.
+fn is_plain_host(h: &[u8]) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && h.iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(b))
 }
 
 /// A browser navigation: `Sec-Fetch-Mode: navigate`, `Sec-Fetch-Dest: document`, or an

@@ -135,6 +135,9 @@ pub fn upstream_error(reason: &'static str) -> Response<Body> {
             false,
         );
     }
+    if reason == reason::BODY_INVALID {
+        return error(StatusCode::BAD_REQUEST, "bad_request", reason, false);
+    }
     let status = if reason == reason::UPSTREAM_TIMEOUT {
         StatusCode::GATEWAY_TIMEOUT
     } else {

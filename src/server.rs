@@ -92,6 +92,11 @@ pub async fn serve(
             });
             let result = match tls {
                 None => {
+                    // hyper's timers start once it knows the protocol: a client that sends
+                    // nothing (or half an HTTP/2 preface) is cut off here instead.
+                    if !request_started(&stream, handshake_timeout).await {
+                        return;
+                    }
                     let conn =
                         builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                     watcher.watch(conn.into_owned()).await
@@ -129,6 +134,32 @@ pub async fn serve(
     }
 }
 
+/// The HTTP/2 connection preface.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Waits (up to `timeout`) until the client has sent enough to tell HTTP/1 from HTTP/2:
+/// a byte that cannot start the HTTP/2 preface, or the whole preface. False when the client
+/// stayed silent, closed, or stopped part-way through the preface.
+async fn request_started(stream: &tokio::net::TcpStream, timeout: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut buf = [0u8; 24];
+    loop {
+        let peeked = tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await;
+        let n = match peeked {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return false,
+            Ok(Ok(n)) => n,
+        };
+        if n == H2_PREFACE.len() || buf.get(..n) != H2_PREFACE.get(..n) {
+            return true;
+        }
+        // A partial preface: more bytes are on their way, or never will be.
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 fn connection_builder(limits: &crate::config::Limits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -141,7 +172,10 @@ fn connection_builder(limits: &crate::config::Limits) -> auto::Builder<TokioExec
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
-        .max_concurrent_streams(limits.http2_max_concurrent_streams);
+        .max_concurrent_streams(limits.http2_max_concurrent_streams)
+        // A peer that stops answering pings (or never speaks after its preface) is closed.
+        .keep_alive_interval(Some(limits.header_read_timeout))
+        .keep_alive_timeout(limits.header_read_timeout);
     builder
 }
 

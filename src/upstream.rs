@@ -49,12 +49,16 @@ pub enum UpstreamError {
     Failed,
     /// The client's body passed the route's `max_body_bytes` while streaming (413).
     BodyTooLarge,
+    /// The client's body was malformed or broke off (400): not the upstream's fault.
+    ClientBody,
 }
 
 /// Classifies a failed exchange: the body limit, or a broken exchange.
 fn failure(e: &hyper::Error) -> UpstreamError {
     if crate::body::is_too_large(e) {
         UpstreamError::BodyTooLarge
+    } else if crate::body::is_client_body(e) {
+        UpstreamError::ClientBody
     } else {
         UpstreamError::Failed
     }
@@ -68,6 +72,7 @@ impl UpstreamError {
             UpstreamError::Timeout => reason::UPSTREAM_TIMEOUT,
             UpstreamError::Failed => reason::UPSTREAM_FAILED,
             UpstreamError::BodyTooLarge => reason::BODY_TOO_LARGE,
+            UpstreamError::ClientBody => reason::BODY_INVALID,
         }
     }
 
@@ -78,6 +83,7 @@ impl UpstreamError {
             UpstreamError::Timeout => "timeout",
             UpstreamError::Failed => "protocol",
             UpstreamError::BodyTooLarge => "body_too_large",
+            UpstreamError::ClientBody => "client_body",
         }
     }
 }

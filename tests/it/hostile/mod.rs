@@ -1,0 +1,24 @@
+//! Hostile input over real sockets, one file per attack class of SECURITY.md. Every case
+//! asserts what the client got and what the recording upstream received (or that it received
+//! nothing). Raw bytes are used where an HTTP client would refuse to send the attack, and
+//! hand-built HTTP/2 frames ([`h2raw`]) where the h2 client would.
+//!
+//! A case that shows doorman does **not** stop an attack keeps asserting the correct
+//! behaviour and is `#[ignore = "doorman gap: …"]`d, so `cargo test -- --ignored` lists them.
+
+mod class01_forgery;
+mod class02_claims;
+mod class03_type_confusion;
+mod class04_header_spoofing;
+mod class05_path_confusion;
+mod class06_methods;
+mod class07_smuggling;
+mod class08_open_redirects;
+mod class09_exhaustion;
+mod class10_key_source;
+mod class11_webhooks;
+mod class12_exposure;
+mod h2raw;
+pub mod tools;
+
+pub use tools::*;

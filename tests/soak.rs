@@ -1,0 +1,15 @@
+//! The soak test in a process of its own: cargo runs test binaries one after another, so the
+//! memory it measures is doorman's and the harness's, not that of other tests running in
+//! parallel.
+
+#![allow(dead_code)]
+
+#[path = "it/support/mod.rs"]
+mod support;
+#[path = "it/hostile/tools.rs"]
+mod tools;
+
+use tools::{b64, bearer, header, navigate, raw, RawAnswer};
+
+#[path = "it/hostile/soak.rs"]
+mod soak;
