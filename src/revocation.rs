@@ -74,6 +74,8 @@ struct Inner {
     stale: HashMap<String, (i64, i64)>,
     /// svix-id → expires_at, for replays.
     deliveries: HashMap<String, i64>,
+    /// Entries held when the next purge runs (keeps inserts O(1) amortized).
+    purge_at: usize,
 }
 
 impl Inner {
@@ -156,7 +158,10 @@ impl Revocations {
                 newer
             }
         };
-        purge_expired(&mut inner, now);
+        if inner.len() >= inner.purge_at {
+            purge_expired(&mut inner, now);
+            inner.purge_at = (inner.len() * 2).max(1024);
+        }
         self.count.store(inner.len(), Ordering::Relaxed);
         changed
     }
