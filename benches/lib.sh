@@ -161,6 +161,7 @@ start_haproxy() {
   PIDS+=("$pid")
   printf -v "${name}_PID" '%s' "$pid"
   sleep 0.3
+  kill -0 "$pid" 2>/dev/null || { echo "haproxy $name did not start: haproxy -f $WORK/$name.cfg -db" >&2; exit 1; }
 }
 
 # A wrk script that sends the tokens of $TOKEN_FILE in turn, one per request.

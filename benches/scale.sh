@@ -29,7 +29,7 @@ RESULTS="$WORK/results.tsv"
 mint_tokens 1 "$WORK/token.txt"
 AUTH=(-H "Authorization: Bearer $(cat "$WORK/token.txt")")
 start_upstream
-start_haproxy ha "$(haproxy_config 18081 $((CONNS_MANY * 2)) 0)"
+start_haproxy ha "$(haproxy_config 18081 $((CONNS_MANY + 1000)) 0)"
 start_doorman small "$(doorman_config 18080 18090 0 '')" 18090
 start_doorman large "$(doorman_config 18084 18094 1000 '')" 18094
 

@@ -187,7 +187,7 @@ async fn verify(
     let key_set = keys.resolve(parsed.kid()).await?;
     let key = key_set.lookup(parsed.kid()).ok_or(TokenError::UnknownKid)?;
     let now = clock.now_unix();
-    let claims = parsed.verify(key, &config.clerk.verify, now)?;
+    let claims = parsed.into_verified(key, &config.clerk.verify, now)?;
     Ok((claims, key_set, now))
 }
 

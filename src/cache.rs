@@ -451,14 +451,25 @@ fn entry_weight(token: &str, session: &Session) -> usize {
         .iter()
         .map(|(_, v)| v.len() + 32 + std::mem::size_of::<(HeaderName, HeaderValue)>())
         .sum::<usize>();
+    // Every heap block also costs the allocator a header and rounding (about 24 bytes).
+    let blocks = 5 // token, session, identity, headers slice, index growth share
+        + 2
+        + id.roles.len()
+        + id.permissions.len()
+        + id.feature_flags.len()
+        + 3
+        + session.headers.len();
     const FIXED: usize = std::mem::size_of::<Option<Entry>>()
         + std::mem::size_of::<Session>()
         + std::mem::size_of::<Identity>()
         + 2 * 16 // two Arc headers
         + 16 // index slot
         + 4; // free-list slot
-    token.len() + identity + headers + FIXED
+    token.len() + identity + headers + blocks * ALLOCATION_OVERHEAD + FIXED
 }
+
+/// What one heap block costs beyond its size, on average (malloc header and rounding).
+const ALLOCATION_OVERHEAD: usize = 24;
 
 fn previous_power_of_two(n: usize) -> usize {
     match n {

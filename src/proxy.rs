@@ -321,7 +321,9 @@ async fn pipeline(
     let mut response = match result {
         Ok(resp) => {
             let status = resp.status().as_u16();
-            (snapshot.upstreams).observe(upstream_index, status, upstream_seconds);
+            snapshot
+                .upstreams
+                .observe(upstream_index, status, upstream_seconds);
             let (mut head, body) = resp.into_parts();
             forward::clean_response(&mut head.headers);
             Response::from_parts(head, body.map_err(Into::into).boxed())

@@ -35,8 +35,10 @@ use crate::config::{Scheme, Upstream};
 use crate::decision::reason;
 use crate::metrics::{status_class, Metrics, UpstreamLabels};
 
-/// Idle connections kept per upstream.
-pub const MAX_IDLE_PER_UPSTREAM: usize = 256;
+/// Idle connections kept per upstream: enough for a thousand requests in flight to find a
+/// warm connection (beyond that, connections are closed after use rather than kept), few
+/// enough that idle buffers stay in the tens of MiB.
+pub const MAX_IDLE_PER_UPSTREAM: usize = 1024;
 
 /// Why an upstream exchange failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

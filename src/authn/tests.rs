@@ -243,3 +243,28 @@ fn refusals_are_counted_by_result_and_never_cached() {
     assert_eq!(s.cache.occupancy().entries, 0);
     assert_eq!(s.metrics.token_cache_hits.get(), 0);
 }
+
+#[test]
+fn moving_the_payload_verifies_exactly_like_copying_it() {
+    use crate::token::testkit::{keys, options, with, without};
+    use serde_json::json;
+    let cases = [
+        session_claims(),
+        with(session_claims(), &[("exp", json!(NOW - 100))]),
+        with(session_claims(), &[("iss", json!("https://evil.example"))]),
+        with(
+            session_claims(),
+            &[("v", json!(1)), ("org_id", json!("org_1"))],
+        ),
+        without(session_claims(), &["sid"]),
+        with(session_claims(), &[("exp", json!("9999999999"))]),
+    ];
+    let keys = keys();
+    for claims in cases {
+        let parsed = ParsedToken::parse(&token(&claims), 16 * 1024).unwrap();
+        let key = keys.lookup(parsed.kid()).unwrap();
+        let copied = parsed.verify(key, &options(), NOW);
+        let moved = parsed.clone().into_verified(key, &options(), NOW);
+        assert_eq!(moved, copied, "{claims}");
+    }
+}

@@ -101,6 +101,11 @@ impl ParsedToken {
         &self.payload
     }
 
+    /// Moves the payload out (leaving it empty), for a verifier done with the token.
+    pub(crate) fn take_payload(&mut self) -> Map<String, Value> {
+        std::mem::take(&mut self.payload)
+    }
+
     /// `base64url(header) "." base64url(payload)`: the bytes the signature covers.
     pub fn signing_input(&self) -> &[u8] {
         self.signing_input.as_bytes()

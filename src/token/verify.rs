@@ -88,6 +88,29 @@ impl ParsedToken {
         opts: &VerifyOptions,
         now_unix: i64,
     ) -> Result<VerifiedClaims, TokenError> {
+        self.verify_with(key, opts, now_unix, |claims| Value::Object(claims.clone()))
+    }
+
+    /// [`verify`](Self::verify) for a token not needed afterwards: the payload moves into the
+    /// result instead of being deep-copied (the proxy's path: one JSON tree per token, not two).
+    pub fn into_verified(
+        mut self,
+        key: &VerifyKey,
+        opts: &VerifyOptions,
+        now_unix: i64,
+    ) -> Result<VerifiedClaims, TokenError> {
+        let mut verified = self.verify_with(key, opts, now_unix, |_| Value::Null)?;
+        verified.payload = Value::Object(self.take_payload());
+        Ok(verified)
+    }
+
+    fn verify_with(
+        &self,
+        key: &VerifyKey,
+        opts: &VerifyOptions,
+        now_unix: i64,
+        payload: impl FnOnce(&Map<String, Value>) -> Value,
+    ) -> Result<VerifiedClaims, TokenError> {
         if !key.verify(self.signing_input(), self.signature()) {
             return Err(TokenError::BadSignature);
         }
@@ -142,7 +165,7 @@ impl ParsedToken {
             exp,
             version,
             status,
-            payload: Value::Object(claims.clone()),
+            payload: payload(claims),
         })
     }
 }
