@@ -31,15 +31,15 @@ use crate::token::claims::{validate_pointer, ClaimPointers};
 use crate::token::verify::VerifyOptions;
 
 mod checks;
+mod clerk;
 mod headers;
 mod routes;
 mod sections;
 
+use clerk::compile_clerk;
 use headers::compile_headers;
 use routes::{build_table, check_route_names, compile_defaults, compile_route, compile_upstreams};
-use sections::{
-    compile_cache, compile_claims, compile_clerk, compile_limits, compile_redirects, compile_server,
-};
+use sections::{compile_cache, compile_claims, compile_limits, compile_redirects, compile_server};
 
 /// Parses, interpolates and compiles config text.
 pub fn compile_text(
