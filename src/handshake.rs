@@ -55,7 +55,7 @@ pub fn is_document_request(method: &Method, headers: &HeaderMap) -> bool {
 /// Turns an authentication outcome into a handshake request when Clerk's rules say the
 /// browser is signed in but its token needs a refresh. `header_token` is true when the
 /// token came from `Authorization` (never refreshed by a handshake).
-pub fn assess(auth: Auth, cookies: &ClerkCookies, document: bool, header_token: bool) -> Auth {
+pub fn assess(auth: Auth, cookies: &ClerkCookies<'_>, document: bool, header_token: bool) -> Auth {
     if !document || header_token {
         return auth;
     }

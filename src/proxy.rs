@@ -79,7 +79,8 @@ pub async fn handle(
     let logging = &snapshot.config.logging;
     let request_id = access_log::request_id(req.headers_mut(), &logging.request_id_header);
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    // The log line's path, only when request lines are logged at all.
+    let path = tracing::enabled!(tracing::Level::WARN).then(|| req.uri().path().to_string());
     let mut out = pipeline(&shared, &snapshot, req, peer).await;
     let elapsed = started.elapsed().as_secs_f64();
     shared.metrics.in_flight.dec();
@@ -103,6 +104,9 @@ pub async fn handle(
     out.response
         .headers_mut()
         .insert(logging.request_id_header.clone(), request_id.clone());
+    let Some(path) = path else {
+        return Ok(out.response);
+    };
     access_log::emit(&access_log::Entry {
         request_id: request_id.to_str().unwrap_or(""),
         method: method.as_str(),
@@ -115,7 +119,10 @@ pub async fn handle(
         total_seconds: elapsed,
         auth_seconds: out.auth_seconds,
         upstream_seconds: out.upstream_seconds,
-        user: access_log::user_field(out.user.as_deref(), logging.user_id),
+        user: access_log::user_field(
+            out.user.as_ref().map(|u| u.user_id.as_str()),
+            logging.user_id,
+        ),
     });
     Ok(out.response)
 }
@@ -130,7 +137,7 @@ struct Outcome {
     decision: Decision,
     /// In report mode, the decision that enforcing would have taken.
     shadow: Option<Decision>,
-    user: Option<String>,
+    user: Option<Arc<crate::token::claims::Identity>>,
     auth_seconds: f64,
     upstream_seconds: Option<f64>,
     response: Response<Body>,
@@ -230,7 +237,10 @@ async fn pipeline(
     };
     let auth_seconds = auth_started.elapsed().as_secs_f64();
     shared.metrics.auth_duration.observe(auth_seconds);
-    let user = auth.identity().map(|i| i.user_id.clone());
+    let user = match &auth {
+        crate::decide::Auth::Valid(identity) => Some(identity.clone()),
+        _ => None,
+    };
     let outcome = |decision: Decision, response: Response<Body>, upstream_seconds| Outcome {
         route: route.name.clone(),
         decision,

@@ -22,9 +22,9 @@ pub const HANDSHAKE_NONCE: &str = "__clerk_handshake_nonce";
 
 /// The cookies that matter, already chosen between suffixed and unsuffixed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClerkCookies {
+pub struct ClerkCookies<'a> {
     /// Name of the session cookie to read the token from.
-    pub session_name: String,
+    pub session_name: std::borrow::Cow<'a, str>,
     /// Whether the suffixed pair was chosen.
     pub suffixed: bool,
     /// `__client_uat` as unix seconds: `None` when absent or unreadable, `Some(0)` signed out.
@@ -59,21 +59,21 @@ fn peek(token: &str) -> Option<Peek> {
     })
 }
 
-impl ClerkCookies {
+impl<'a> ClerkCookies<'a> {
     /// Reads the cookies. `base` is the configured session cookie name, `suffix` the
     /// instance's cookie suffix, `issuer` the configured issuer (to tell our tokens apart).
     pub fn read(
         headers: &HeaderMap,
-        base: &str,
+        base: &'a str,
         suffix: Option<&str>,
         issuer: &str,
-    ) -> ClerkCookies {
+    ) -> ClerkCookies<'a> {
         let redirect_count = cookie_value(headers, REDIRECT_COUNT)
             .and_then(|v| v.parse::<u32>().ok())
             .unwrap_or(0);
         let uat = |name: &str| cookie_value(headers, name);
         let unsuffixed = ClerkCookies {
-            session_name: base.to_string(),
+            session_name: std::borrow::Cow::Borrowed(base),
             suffixed: false,
             client_uat: uat(CLIENT_UAT).and_then(|v| v.parse().ok()),
             redirect_count,
@@ -84,7 +84,7 @@ impl ClerkCookies {
         let session_s_name = format!("{base}_{suffix}");
         let uat_s_name = format!("{CLIENT_UAT}_{suffix}");
         let suffixed = ClerkCookies {
-            session_name: session_s_name.clone(),
+            session_name: std::borrow::Cow::Owned(session_s_name.clone()),
             suffixed: true,
             client_uat: uat(&uat_s_name).and_then(|v| v.parse().ok()),
             redirect_count,
@@ -150,7 +150,7 @@ mod tests {
         format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(payload))
     }
 
-    fn read(cookie: &str) -> ClerkCookies {
+    fn read(cookie: &str) -> ClerkCookies<'static> {
         let mut h = HeaderMap::new();
         h.insert("cookie", HeaderValue::from_str(cookie).unwrap());
         ClerkCookies::read(&h, "__session", Some("abcd1234"), ISS)
@@ -165,12 +165,7 @@ mod tests {
         );
         let c = ClerkCookies::read(&h, "__session", None, ISS);
         assert_eq!(
-            (
-                c.session_name.as_str(),
-                c.suffixed,
-                c.client_uat,
-                c.redirect_count
-            ),
+            (&*c.session_name, c.suffixed, c.client_uat, c.redirect_count),
             ("__session", false, Some(5), 2)
         );
     }

@@ -159,7 +159,7 @@ fn revoked(auth: Auth, ctx: &Context<'_>, can_refresh: bool, redirect_count: u32
 async fn exchange(
     exchanger: &Exchanger,
     nonce: &str,
-    cookies: &ClerkCookies,
+    cookies: &ClerkCookies<'_>,
     ctx: &Context<'_>,
 ) -> Option<BrowserAuth> {
     let directives = match exchanger.directives(nonce).await {

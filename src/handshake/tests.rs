@@ -77,7 +77,7 @@ fn identity(iat: i64) -> Auth {
     }))
 }
 
-fn cookies(client_uat: Option<i64>, redirect_count: u32) -> ClerkCookies {
+fn cookies(client_uat: Option<i64>, redirect_count: u32) -> ClerkCookies<'static> {
     ClerkCookies {
         session_name: "__session".into(),
         suffixed: false,
