@@ -272,6 +272,8 @@ impl Target {
         sender.send_request(req).await.map_err(|e| failure(&e))
     }
 
+    /// Dials the upstream (TCP, TLS for `https://`) and does the HTTP/1.1 handshake; the
+    /// caller drives the connection (pooled, or with upgrades).
     async fn handshake(
         &self,
     ) -> Result<(Sender, http1::Connection<Io, RequestBody>), UpstreamError> {
@@ -293,23 +295,9 @@ impl Target {
             .map_err(|_| UpstreamError::Unreachable)
     }
 
+    /// A new pooled connection: dialled, handshaken, its connection task running.
     async fn connect(&self) -> Result<Sender, UpstreamError> {
-        let mut connector = self.connector.clone();
-        let classify = |e: Box<dyn std::error::Error + Send + Sync>| {
-            if timed_out(&*e) {
-                UpstreamError::Timeout
-            } else {
-                UpstreamError::Unreachable
-            }
-        };
-        std::future::poll_fn(|cx| connector.poll_ready(cx))
-            .await
-            .map_err(classify)?;
-        let io = connector.call(self.base.clone()).await.map_err(classify)?;
-        let (sender, conn) = http1::Builder::new()
-            .handshake(io)
-            .await
-            .map_err(|_| UpstreamError::Unreachable)?;
+        let (sender, conn) = self.handshake().await?;
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "upstream connection ended with an error");
