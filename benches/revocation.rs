@@ -8,24 +8,16 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use doorman::revocation::{Entry, Kind, Revocations};
-use doorman::token::claims::{Activity, Identity};
+use doorman::token::claims::Identity;
 
 fn identity() -> Identity {
     Identity {
         user_id: "user_2abcdefghijklmnopqrstuvwxyz".into(),
         session_id: "sess_2abcdefghijklmnopqrstuvwxyz".into(),
-        user_type: None,
-        org_id: None,
-        org_slug: None,
-        org_role: None,
-        roles: vec![],
-        permissions: vec![],
-        feature_flags: vec![],
-        onboarding_status: None,
         onboarding_complete: true,
-        active: Activity::Active,
         expires_at: 2_000_000_060,
         issued_at: Some(2_000_000_000),
+        ..Identity::default()
     }
 }
 

@@ -90,7 +90,6 @@ pub mod reason {
     pub const UPSTREAM_TIMEOUT: &str = "upstream_timeout";
     pub const UPSTREAM_FAILED: &str = "upstream_failed";
     pub const HOST_MISMATCH: &str = "host_mismatch";
-    pub const AMBIGUOUS_FRAMING: &str = "ambiguous_framing";
     pub const BODY_TOO_LARGE: &str = "body_too_large";
     pub const BODY_INVALID: &str = "body_invalid";
     pub const HOST_AMBIGUOUS: &str = "host_ambiguous";

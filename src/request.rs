@@ -54,12 +54,6 @@ impl<'a> Facts<'a> {
                 return Err(reason::HOST_MISMATCH);
             }
         }
-        // Both framings at once is how requests are smuggled: refuse rather than pick one.
-        if headers.contains_key(header::CONTENT_LENGTH)
-            && headers.contains_key(header::TRANSFER_ENCODING)
-        {
-            return Err(reason::AMBIGUOUS_FRAMING);
-        }
         let path = normalize(uri.path()).map_err(|e| e.as_str())?;
         Ok(Facts {
             method,

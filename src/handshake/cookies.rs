@@ -60,6 +60,17 @@ fn peek(token: &str) -> Option<Peek> {
 }
 
 impl<'a> ClerkCookies<'a> {
+    /// The plain session cookie, nothing read: for configs without a cookie suffix and
+    /// without the handshake, where nothing else in these cookies is ever used.
+    pub fn plain(base: &'a str) -> ClerkCookies<'a> {
+        ClerkCookies {
+            session_name: std::borrow::Cow::Borrowed(base),
+            suffixed: false,
+            client_uat: None,
+            redirect_count: 0,
+        }
+    }
+
     /// Reads the cookies. `base` is the configured session cookie name, `suffix` the
     /// instance's cookie suffix, `issuer` the configured issuer (to tell our tokens apart).
     pub fn read(

@@ -53,12 +53,18 @@ pub struct Context<'a> {
 pub async fn authenticate_browser(parts: &Parts, ctx: &Context<'_>) -> BrowserAuth {
     let clerk = &ctx.config.clerk;
     let headers = &parts.headers;
-    let cookies = ClerkCookies::read(
-        headers,
-        &clerk.session_cookie,
-        clerk.cookie_suffix.as_deref(),
-        &clerk.verify.issuer,
-    );
+    // Without a suffix or the handshake only the session cookie's name matters: skip
+    // parsing the cookies here (the token extraction reads them once).
+    let cookies = if clerk.cookie_suffix.is_none() && clerk.handshake.is_none() {
+        ClerkCookies::plain(&clerk.session_cookie)
+    } else {
+        ClerkCookies::read(
+            headers,
+            &clerk.session_cookie,
+            clerk.cookie_suffix.as_deref(),
+            &clerk.verify.issuer,
+        )
+    };
     let document = is_document_request(&parts.method, headers);
     let header_token = headers.contains_key(header::AUTHORIZATION);
     if let (Some(exchanger), true, false) = (ctx.exchanger, document, header_token) {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderValue, Method};
 
 use super::*;
-use crate::token::claims::{Activity, Identity};
+use crate::token::claims::Identity;
 
 fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
     let mut h = HeaderMap::new();
@@ -62,18 +62,10 @@ fn identity(iat: i64) -> Auth {
     Auth::Valid(Arc::new(Identity {
         user_id: "user_1".into(),
         session_id: "sess_1".into(),
-        user_type: None,
-        org_id: None,
-        org_slug: None,
-        org_role: None,
-        roles: vec![],
-        permissions: vec![],
-        feature_flags: vec![],
-        onboarding_status: None,
         onboarding_complete: true,
-        active: Activity::Active,
         expires_at: iat + 60,
         issued_at: Some(iat),
+        ..Identity::default()
     }))
 }
 

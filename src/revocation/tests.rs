@@ -1,24 +1,16 @@
 //! The revocation set's rules.
 
 use super::*;
-use crate::token::claims::{Activity, Identity};
+use crate::token::claims::Identity;
 
 fn id(sub: &str, sid: &str, iat: Option<i64>) -> Identity {
     Identity {
         user_id: sub.into(),
         session_id: sid.into(),
-        user_type: None,
-        org_id: None,
-        org_slug: None,
-        org_role: None,
-        roles: vec![],
-        permissions: vec![],
-        feature_flags: vec![],
-        onboarding_status: None,
         onboarding_complete: true,
-        active: Activity::Active,
         expires_at: 0,
         issued_at: iat,
+        ..Identity::default()
     }
 }
 

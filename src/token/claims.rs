@@ -81,9 +81,10 @@ pub fn validate_pointer(pointer: &str) -> Result<(), String> {
 }
 
 /// What the `active` claim says about the account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Activity {
     /// `true`, or no pointer configured, or the value is missing/`null`.
+    #[default]
     Active,
     /// `false`.
     Inactive,
@@ -101,8 +102,9 @@ impl Activity {
     }
 }
 
-/// The signed-in user as doorman's rules see them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The signed-in user as doorman's rules see them. `Default` is an empty identity (no
+/// roles, permissions or flags, onboarding not complete), for building test values.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Identity {
     pub user_id: String,
     pub session_id: String,
