@@ -8,7 +8,9 @@
 pub mod compile;
 pub mod error;
 pub mod interp;
+pub mod publishable;
 pub mod raw;
+mod webhook_secret;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +21,7 @@ use http::HeaderName;
 use ipnet::IpNet;
 
 pub use error::{ConfigError, Problem};
+pub use webhook_secret::WebhookSecret;
 
 use crate::route::{MethodSet, Pattern, RouteTable};
 use crate::token::claims::ClaimPointers;
@@ -244,7 +247,7 @@ pub struct Logging {
 /// `[webhooks]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhooks {
-    pub secret: String,
+    pub secret: WebhookSecret,
     pub path: String,
     pub tolerance: Duration,
     pub max_body_bytes: usize,

@@ -14,7 +14,6 @@
 pub mod cookies;
 pub mod exchange;
 pub mod flow;
-pub mod publishable;
 
 use http::{header, HeaderMap, Method};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -37,6 +36,16 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
+
+/// The request-specific parts of a handshake redirect.
+pub struct HandshakeRendering {
+    /// The absolute URL of the request (Clerk sends the browser back there).
+    pub current_url: String,
+    /// Whether the suffixed cookies are in use.
+    pub suffixed: bool,
+    /// Handshakes in a row so far.
+    pub redirect_count: u32,
+}
 
 /// Clerk's test for a request that loads a document.
 pub fn is_document_request(method: &Method, headers: &HeaderMap) -> bool {

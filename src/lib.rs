@@ -53,6 +53,7 @@ pub mod respond;
 pub mod revocation;
 pub mod route;
 pub mod server;
+pub mod snapshot;
 pub mod telemetry;
 pub mod tls;
 pub mod token;

@@ -10,62 +10,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use arc_swap::ArcSwap;
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::access_log;
 use crate::body::RequestBody;
-use crate::cache::TokenCache;
-use crate::clock::Clock;
-use crate::config::{Config, Mode};
+use crate::config::Mode;
 use crate::decide::decide;
 use crate::decision::Decision;
 use crate::forward;
-use crate::handshake::exchange::Exchanger;
 use crate::handshake::flow::{authenticate_browser, Context as BrowserContext};
-use crate::jwks::KeyStore;
-use crate::metrics::{KindLabel, Metrics, RouteDecision, RouteMetrics};
-use crate::request::Facts;
+use crate::metrics::{KindLabel, RouteDecision};
+use crate::request::{ConnInfo, Facts};
 use crate::respond::{self, Body, Rendering};
-use crate::revocation::sync::SyncHandle;
-use crate::revocation::Revocations;
-use crate::server::ConnInfo;
+use crate::snapshot::{Shared, Snapshot, INVALID_ROUTE};
 use crate::tunnel;
-use crate::upstream::{UpstreamError, Upstreams};
-use crate::webhook::{self, Endpoint};
-
-/// Everything one config needs at run time.
-pub struct Snapshot {
-    pub config: Config,
-    pub upstreams: Arc<Upstreams>,
-    pub keys: Arc<KeyStore>,
-    /// Verified tokens of this config (`None` when `[cache] enabled = false`).
-    pub tokens: Option<Arc<TokenCache>>,
-    /// Request metric handles by route name and decision.
-    pub route_metrics: RouteMetrics,
-    /// The Backend API client for handshake nonces, when the handshake is configured.
-    pub exchanger: Option<Exchanger>,
-    /// The Clerk webhook endpoint, when `[webhooks]` is configured.
-    pub webhook: Option<Endpoint>,
-    /// The public listener's TLS settings, when `[server] tls_cert` is set.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
-}
-
-/// The route name of requests refused before routing (400).
-pub const INVALID_ROUTE: &str = "invalid";
-
-/// State shared by every connection.
-pub struct Shared {
-    pub snapshot: ArcSwap<Snapshot>,
-    pub metrics: Arc<Metrics>,
-    pub clock: Arc<dyn Clock>,
-    /// What webhooks revoked; survives reloads.
-    pub revocations: Arc<Revocations>,
-    /// Sharing revocations through Redis, when configured.
-    pub sync: Option<SyncHandle>,
-}
+use crate::upstream::UpstreamError;
+use crate::webhook;
 
 /// Handles one request from `peer`.
 pub async fn handle(

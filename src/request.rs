@@ -11,6 +11,13 @@ use crate::config::Respond;
 use crate::decision::reason;
 use crate::path::{normalize, NormalizedPath};
 
+/// What the proxy knows about the connection a request came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// The client connected with TLS (HTTPS).
+    pub tls: bool,
+}
+
 /// What `decide` needs to know about a request.
 #[derive(Debug)]
 pub struct Facts<'a> {

@@ -12,6 +12,7 @@ use http_body_util::{combinators::BoxBody, BodyExt, Full};
 
 use crate::config::Config;
 use crate::decision::{reason, Decision};
+use crate::handshake::HandshakeRendering;
 use crate::redirect::location;
 
 /// The error type of every response body doorman sends.
@@ -35,16 +36,6 @@ pub struct Rendering<'a> {
     pub return_to: Option<&'a str>,
     /// What a handshake redirect needs, when the handshake is configured.
     pub handshake: Option<HandshakeRendering>,
-}
-
-/// The request-specific parts of a handshake redirect.
-pub struct HandshakeRendering {
-    /// The absolute URL of the request (Clerk sends the browser back there).
-    pub current_url: String,
-    /// Whether the suffixed cookies are in use.
-    pub suffixed: bool,
-    /// Handshakes in a row so far.
-    pub redirect_count: u32,
 }
 
 /// Renders a decision. `Decision::Forward` is not rendered here; asking for it yields 500.

@@ -23,14 +23,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::proxy::{handle, Shared};
-
-/// What the proxy knows about the connection a request came on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnInfo {
-    /// The client connected with TLS (HTTPS).
-    pub tls: bool,
-}
+use crate::proxy::handle;
+use crate::request::ConnInfo;
+use crate::snapshot::Shared;
 
 /// A minimal answer for connections over `[limits] max_connections`, then close.
 const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 53\r\nconnection: close\r\n\r\n{\"error\":\"unavailable\",\"reason\":\"too_many_connections\"}";

@@ -31,13 +31,13 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn new(config: &crate::config::Webhooks) -> Result<Self, String> {
-        Ok(Endpoint {
+    pub fn new(config: &crate::config::Webhooks) -> Self {
+        Endpoint {
             path: config.path.clone(),
-            secret: Secret::parse(&config.secret)?,
+            secret: Secret::new(&config.secret),
             tolerance_secs: i64::try_from(config.tolerance.as_secs()).unwrap_or(300),
             max_body_bytes: config.max_body_bytes,
-        })
+        }
     }
 }
 

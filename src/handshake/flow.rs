@@ -19,9 +19,9 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::decide::Auth;
 use crate::forward::identity_headers;
+use crate::handshake::HandshakeRendering;
 use crate::jwks::KeyStore;
 use crate::metrics::Metrics;
-use crate::respond::HandshakeRendering;
 use crate::revocation::{Revocations, Verdict};
 
 /// The outcome for one request.

@@ -4,6 +4,7 @@
 //! load; `doorman check` prints them.
 
 use super::*;
+use crate::config::WebhookSecret;
 use crate::path::normalize;
 
 /// `[logging]`.
@@ -49,15 +50,12 @@ pub(super) fn compile_logging(raw: &RawLogging, p: &mut Problems) -> Logging {
 pub(super) fn compile_webhooks(raw: Option<&RawWebhooks>, p: &mut Problems) -> Option<Webhooks> {
     let raw = raw?;
     let secret = match &raw.secret {
-        Some(s) => {
-            if let Err(message) = crate::webhook::svix::Secret::parse(s) {
-                p.err("webhooks.secret", message);
-            }
-            s.clone()
-        }
+        Some(s) => WebhookSecret::parse(s)
+            .map_err(|message| p.err("webhooks.secret", message))
+            .ok(),
         None => {
             p.err("webhooks.secret", "missing; set it to the endpoint's signing secret, usually \"${CLERK_WEBHOOK_SECRET}\"");
-            String::new()
+            None
         }
     };
     let path = raw
@@ -77,15 +75,17 @@ pub(super) fn compile_webhooks(raw: Option<&RawWebhooks>, p: &mut Problems) -> O
             format!("{max} is out of range; use between 1024 and 16777216"),
         );
     }
+    let tolerance = duration(
+        p,
+        "webhooks.tolerance",
+        raw.tolerance.as_deref(),
+        Duration::from_secs(300),
+    );
+    // With a bad secret the config is rejected anyway; the other keys are still checked.
     Some(Webhooks {
-        secret,
+        secret: secret?,
         path,
-        tolerance: duration(
-            p,
-            "webhooks.tolerance",
-            raw.tolerance.as_deref(),
-            Duration::from_secs(300),
-        ),
+        tolerance,
         max_body_bytes: usize::try_from(max).unwrap_or(256 * 1024),
     })
 }
