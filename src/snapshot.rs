@@ -111,10 +111,7 @@ pub async fn build_snapshot(
         ),
         None => None,
     };
-    let webhook = match &config.webhooks {
-        Some(w) => Some(Endpoint::new(w)),
-        None => None,
-    };
+    let webhook = config.webhooks.as_ref().map(Endpoint::new);
     let tls = match &config.server.tls {
         Some(files) => {
             Some(crate::tls::server_config(&files.cert, &files.key).map_err(BuildError::Tls)?)
