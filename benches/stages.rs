@@ -248,7 +248,8 @@ fn decisions(c: &mut Criterion, f: &Fixture) {
     let facts = Facts::read(&Method::GET, &uri, &headers).expect("facts");
     let route = f.config.route_for(facts.method, &facts.path);
     group.bench_function("decide_only", |b| {
-        b.iter(|| decide(black_box(&facts), route, &auth, &f.config))
+        let settings = f.config.decide_settings();
+        b.iter(|| decide(black_box(&facts), &route.policy, &auth, &settings))
     });
     group.bench_function("auth_decision_cached", |b| {
         b.iter(|| {
@@ -263,7 +264,8 @@ fn decisions(c: &mut Criterion, f: &Fixture) {
                 &f.metrics,
                 "__session",
             ));
-            (decide(&facts, route, &auth, &f.config), session)
+            let settings = f.config.decide_settings();
+            (decide(&facts, &route.policy, &auth, &settings), session)
         })
     });
     group.finish();

@@ -23,7 +23,7 @@ use http::HeaderMap;
 use crate::cache::{Session, TokenCache, Validity};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::decide::Auth;
+use crate::decision::Auth;
 use crate::forward::identity_headers;
 use crate::jwks::KeyStore;
 use crate::keys::KeySet;

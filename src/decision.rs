@@ -5,6 +5,35 @@
 //! bodies, logs and documentation, so they are never renamed casually.
 
 use std::fmt;
+use std::sync::Arc;
+
+use crate::token::claims::Identity;
+use crate::token::error::TokenError;
+
+/// The outcome of authentication: what the token (or its absence) says about the caller.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// No token was sent.
+    Anonymous,
+    /// A token was sent and verified.
+    Valid(Arc<Identity>),
+    /// A token was sent and refused.
+    Invalid(TokenError),
+    /// A signed-in browser whose token needs Clerk's handshake (see `handshake`).
+    Refresh { reason: &'static str },
+    /// Treated as signed out for a reason other than the token (e.g. the handshake limit).
+    SignedOut { reason: &'static str },
+}
+
+impl Auth {
+    /// The identity, when the token was valid.
+    pub fn identity(&self) -> Option<&Identity> {
+        match self {
+            Auth::Valid(identity) => Some(identity),
+            _ => None,
+        }
+    }
+}
 
 /// The outcome of the auth pipeline for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use http::{header, HeaderMap, Method};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::config::Handshake;
-use crate::decide::Auth;
+use crate::decision::Auth;
 use crate::token::error::TokenError;
 pub use cookies::ClerkCookies;
 

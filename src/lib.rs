@@ -45,6 +45,7 @@ pub mod keys;
 pub mod metrics;
 pub mod mint;
 pub mod path;
+pub mod policy;
 pub mod proxy;
 pub mod redirect;
 pub mod reload;

@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use crate::access_log;
 use crate::body::RequestBody;
 use crate::config::Mode;
-use crate::decide::decide;
+use crate::decide::{decide, decide_with_trace};
 use crate::decision::Decision;
 use crate::forward;
 use crate::handshake::flow::{authenticate_browser, Context as BrowserContext};
@@ -181,9 +181,10 @@ async fn pipeline(
     )
     .await;
     let auth = browser.auth;
-    let enforced = decide(&facts, route, &auth, config);
-    if tracing::enabled!(tracing::Level::DEBUG) {
-        for c in crate::explain::rule_checks(route, &auth, config) {
+    let settings = config.decide_settings();
+    let enforced = if tracing::enabled!(tracing::Level::DEBUG) {
+        let (decision, checks) = decide_with_trace(&facts, &route.policy, &auth, &settings);
+        for c in checks {
             tracing::debug!(
                 route = &*route.name,
                 step = c.step,
@@ -192,7 +193,10 @@ async fn pipeline(
                 c.detail
             );
         }
-    }
+        decision
+    } else {
+        decide(&facts, &route.policy, &auth, &settings)
+    };
     let (decision, shadow) = match (route.mode, &enforced) {
         (Mode::Report, Decision::Forward) | (Mode::Enforce, _) => (enforced, None),
         (Mode::Report, _) => (Decision::Forward, Some(enforced)),
@@ -200,7 +204,7 @@ async fn pipeline(
     let auth_seconds = auth_started.elapsed().as_secs_f64();
     shared.metrics.auth_duration.observe(auth_seconds);
     let user = match &auth {
-        crate::decide::Auth::Valid(identity) => Some(identity.clone()),
+        crate::decision::Auth::Valid(identity) => Some(identity.clone()),
         _ => None,
     };
     let outcome = |decision: Decision, response: Response<Body>, upstream_seconds| Outcome {
@@ -216,7 +220,7 @@ async fn pipeline(
         let return_to = facts.path_and_query();
         let rendering = Rendering {
             method: facts.method,
-            page: facts.is_page(route.respond),
+            page: facts.is_page(route.policy.respond),
             return_to: Some(&return_to),
             handshake: browser.rendering,
         };

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
-use super::{decide, Auth};
+use super::decide;
 use crate::config::Config;
+use crate::decision::Auth;
 use crate::decision::Decision;
 use crate::request::Facts;
 use crate::token::claims::{Activity, Identity};
@@ -110,7 +111,7 @@ fn run(config: &Config, path: &str, page: bool, auth: &Auth) -> Decision {
     }
     let facts = Facts::read(&method, &uri, &headers).unwrap();
     let route = config.route_for(&method, &facts.path);
-    decide(&facts, route, auth, config)
+    decide(&facts, &route.policy, auth, &config.decide_settings())
 }
 
 #[test]
@@ -460,9 +461,9 @@ fn cors_preflights_are_authenticated_unless_configured_to_forward() {
         let facts = Facts::read(&method, &uri, &headers).unwrap();
         decide(
             &facts,
-            c.route_for(&method, &facts.path),
+            &c.route_for(&method, &facts.path).policy,
             &Auth::Anonymous,
-            c,
+            &c.decide_settings(),
         )
     };
     assert_eq!(
@@ -491,9 +492,9 @@ fn cors_preflights_are_authenticated_unless_configured_to_forward() {
     assert_eq!(
         decide(
             &facts,
-            forward.route_for(&method, &facts.path),
+            &forward.route_for(&method, &facts.path).policy,
             &Auth::Anonymous,
-            &forward
+            &forward.decide_settings()
         ),
         Decision::Forbidden {
             reason: "route_denied"

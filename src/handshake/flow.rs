@@ -17,7 +17,7 @@ use crate::authn::{authenticate, verify_token, Authenticated};
 use crate::cache::{Session, TokenCache};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::decide::Auth;
+use crate::decision::Auth;
 use crate::forward::identity_headers;
 use crate::handshake::HandshakeRendering;
 use crate::jwks::KeyStore;

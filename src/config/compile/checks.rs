@@ -6,6 +6,7 @@
 use super::*;
 use crate::config::WebhookSecret;
 use crate::path::normalize;
+use crate::policy::Requirement;
 
 /// `[logging]`.
 pub(super) fn compile_logging(raw: &RawLogging, p: &mut Problems) -> Logging {
@@ -166,7 +167,7 @@ fn protected_redirect_targets(config: &Config, p: &mut Problems) {
         .as_deref()
         .and_then(|path| route_of(config, path))
     {
-        if route.access != Access::Public {
+        if route.policy.access != Access::Public {
             p.warn(
                 "redirects.sign_in_url",
                 format!(
@@ -182,7 +183,7 @@ fn protected_redirect_targets(config: &Config, p: &mut Problems) {
         .as_deref()
         .and_then(|path| route_of(config, path))
     {
-        if route.access == Access::Deny || has_requirements(route) {
+        if route.policy.access == Access::Deny || has_requirements(route) {
             p.warn(
                 "redirects.onboarding_url",
                 format!(
@@ -198,7 +199,9 @@ fn protected_redirect_targets(config: &Config, p: &mut Problems) {
         .as_deref()
         .and_then(|path| route_of(config, path))
     {
-        if route.onboarding == Onboarding::IncompleteOnly || route.access == Access::Deny {
+        if route.policy.onboarding == Onboarding::IncompleteOnly
+            || route.policy.access == Access::Deny
+        {
             p.warn(
                 "redirects.after_onboarding_url",
                 format!(
@@ -211,12 +214,7 @@ fn protected_redirect_targets(config: &Config, p: &mut Problems) {
 }
 
 fn has_requirements(route: &Route) -> bool {
-    !(route.permissions_all.is_empty()
-        && route.permissions_any.is_empty()
-        && route.roles_any.is_empty()
-        && route.user_types.is_empty()
-        && route.org_roles_any.is_empty()
-        && route.feature_flags_all.is_empty())
+    !route.policy.requirements.is_empty()
 }
 
 /// With a `[roles]` catalog: permissions no role grants and roles the catalog lacks.
@@ -232,13 +230,22 @@ fn unknown_permissions(config: &Config, p: &mut Problems) {
     };
     for (i, route) in config.routes.iter().enumerate() {
         let at = format!("route {:?} (routes[{i}])", route.name);
-        for perm in route.permissions_all.iter().chain(&route.permissions_any) {
+        let permissions = route.policy.names_of(|r| {
+            matches!(
+                r,
+                Requirement::PermissionsAll(_) | Requirement::PermissionsAny(_)
+            )
+        });
+        for perm in permissions {
             // Clerk organization permissions come from the organization, not from [roles].
             if !perm.starts_with("org:") && !granted(perm) {
                 p.warn(at.clone(), format!("permission {perm:?} is granted by no role in [roles]; no user may ever pass"));
             }
         }
-        for role in &route.roles_any {
+        for role in route
+            .policy
+            .names_of(|r| matches!(r, Requirement::RolesAny(_)))
+        {
             if !config.roles.contains_key(role) {
                 p.warn(
                     at.clone(),
