@@ -281,6 +281,9 @@ pub struct Route {
     pub mode: Mode,
     /// Largest request body (413 beyond); `None`: no limit.
     pub max_body_bytes: Option<usize>,
+    /// `Upgrade` protocols tunnelled on this route (lowercase; never `h2c`); an upgrade to
+    /// anything else is stripped and the request forwarded as a plain one.
+    pub upgrades: Vec<String>,
     pub permissions_all: Vec<String>,
     pub permissions_any: Vec<String>,
     pub roles_any: Vec<String>,

@@ -89,6 +89,9 @@ pub mod reason {
     pub const UPSTREAM_UNREACHABLE: &str = "upstream_unreachable";
     pub const UPSTREAM_TIMEOUT: &str = "upstream_timeout";
     pub const UPSTREAM_FAILED: &str = "upstream_failed";
+    /// The upstream answered 101 to a request that did not ask to upgrade, or switched to a
+    /// protocol that was not forwarded (502; nothing is tunnelled).
+    pub const UPSTREAM_UNEXPECTED_UPGRADE: &str = "upstream_unexpected_upgrade";
     pub const HOST_MISMATCH: &str = "host_mismatch";
     pub const BODY_TOO_LARGE: &str = "body_too_large";
     pub const BODY_INVALID: &str = "body_invalid";

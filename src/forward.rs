@@ -22,11 +22,14 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
-/// Hop-by-hop headers (RFC 9110 §7.6.1 and the usual non-standard ones).
+/// Hop-by-hop headers (RFC 9110 §7.6.1 and the usual non-standard ones), and
+/// `HTTP2-Settings`, which only means something on the connection of an h2c upgrade
+/// (RFC 7540 §3.2.1), an upgrade doorman never forwards.
 fn is_hop_by_hop(name: &str) -> bool {
     matches!(
         name,
         "connection"
+            | "http2-settings"
             | "keep-alive"
             | "proxy-connection"
             | "proxy-authenticate"

@@ -293,15 +293,28 @@ async fn pipeline(
     let body = RequestBody::new(body, route.max_body_bytes);
     let identity_headers = browser.session.as_deref().map(|s| &*s.headers);
     let tls = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.tls);
-    let upgrade = tunnel::requested(&parts);
+    // Only the protocols the route allows; `None` (no upgrade, or none allowed) forwards a
+    // plain request, cleaned of `Upgrade`, `Connection` and `HTTP2-Settings`.
+    let upgrade = tunnel::requested(&parts, &route.upgrades);
     forward::prepare(&mut parts, identity_headers, peer.ip(), tls, config);
     if let Some(protocol) = upgrade {
         let client = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
-        tunnel::restore(&mut parts, protocol);
+        tunnel::restore(&mut parts, protocol.clone());
         let result = snapshot
             .upstreams
             .send_upgrade(upstream_index, Request::from_parts(parts, body))
             .await;
+        let result = match result {
+            // A 101 for something that was not forwarded is never relayed or spliced;
+            // dropping it closes the upstream connection.
+            Ok(resp)
+                if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS
+                    && !tunnel::switched_to(resp.headers(), &protocol) =>
+            {
+                Err(UpstreamError::UnexpectedUpgrade)
+            }
+            other => other,
+        };
         let mut response = match result {
             Ok(resp) if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS => {
                 tunnel::splice(client, resp).map(|b| b.map_err(Into::into).boxed())
@@ -312,6 +325,16 @@ async fn pipeline(
                 Response::from_parts(head, body.map_err(Into::into).boxed())
             }
             Err(e) => {
+                shared
+                    .metrics
+                    .upstream_errors
+                    .get_or_create(&KindLabel { kind: e.kind() })
+                    .inc();
+                tracing::warn!(
+                    upstream = &*upstream.name,
+                    error = e.kind(),
+                    "upstream upgrade failed"
+                );
                 let mut resp = respond::upstream_error(e.reason());
                 resp.extensions_mut().insert(UpstreamFailure);
                 resp

@@ -35,6 +35,7 @@ mod clerk;
 mod headers;
 mod routes;
 mod sections;
+mod upgrades;
 
 use clerk::compile_clerk;
 use headers::compile_headers;

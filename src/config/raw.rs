@@ -248,6 +248,9 @@ pub struct RawDefaults {
     pub upstream: Option<String>,
     /// `enforce` or `report`; default `[server] mode`.
     pub mode: Option<String>,
+    /// Upgrade protocols (`Upgrade` tokens) tunnelled for unmatched requests. Default
+    /// `["websocket"]`; `h2c` is never allowed.
+    pub upgrades: Option<Vec<String>>,
 }
 
 /// `[[routes]]`.
@@ -271,6 +274,9 @@ pub struct RawRoute {
     pub mode: Option<String>,
     /// Largest request body on this route (413 beyond). Default `[limits] max_body_bytes`.
     pub max_body_bytes: Option<u64>,
+    /// Upgrade protocols (`Upgrade` tokens) tunnelled on this route; others are stripped.
+    /// Default `["websocket"]`; `[]` tunnels nothing; `h2c` is never allowed.
+    pub upgrades: Option<Vec<String>>,
 }
 
 /// `[cache]`: the verified-token cache (on by default).

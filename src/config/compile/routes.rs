@@ -1,6 +1,7 @@
 //! Compiling `[[upstreams]]`, `[defaults]` and `[[routes]]`, and building the route table
 //! (ties are errors naming both routes; shadowed routes are warnings).
 
+use super::upgrades::compile_upgrades;
 use super::*;
 
 pub(super) fn compile_upstreams(raw: &[RawUpstream], p: &mut Problems) -> Vec<Upstream> {
@@ -177,6 +178,7 @@ pub(super) fn compile_defaults(
         ),
         mode: enum_value(p, "defaults.mode", raw.mode.as_deref(), global_mode, MODE),
         max_body_bytes: None,
+        upgrades: compile_upgrades(p, "defaults.upgrades", raw.upgrades.as_deref()),
         permissions_all: Vec::new(),
         permissions_any: Vec::new(),
         roles_any: Vec::new(),
@@ -305,6 +307,7 @@ pub(super) fn compile_route(
             global_mode,
             MODE,
         ),
+        upgrades: compile_upgrades(p, &format!("{at}.upgrades"), raw.upgrades.as_deref()),
         permissions_all: string_list(p, &format!("{at}.permissions_all"), &raw.permissions_all),
         permissions_any: string_list(p, &format!("{at}.permissions_any"), &raw.permissions_any),
         roles_any: string_list(p, &format!("{at}.roles_any"), &raw.roles_any),
