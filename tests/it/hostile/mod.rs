@@ -13,6 +13,7 @@ mod class04_header_spoofing;
 mod class05_path_confusion;
 mod class06_methods;
 mod class07_smuggling;
+mod class07_upgrades;
 mod class08_open_redirects;
 mod class09_exhaustion;
 mod class10_key_source;
