@@ -28,11 +28,13 @@ type Script = fn(&str) -> String;
 const OK: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok";
 
 fn switching(protocol: &str) -> String {
-    format!("HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: {protocol}\r\n\r\n")
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: {protocol}\r\n\r\n"
+    )
 }
 
 /// The value of header `name` in a lowercased head.
-fn head_value<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+pub(super) fn head_value<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines().skip(1).find_map(|line| {
         let (n, v) = line.split_once(':')?;
         (n.trim() == name).then(|| v.trim())
@@ -156,7 +158,15 @@ upgrades = ["websocket", "x-chat"]
 
 /// doorman in front of `upstream`, plain or (with `tls`) HTTPS.
 async fn doorman(upstream: &Scripted, tls: Option<&TestPki>) -> Harness {
-    let mut config = format!("{}\n{ROUTES}", BASE_CONFIG.replace("${UPSTREAM_URL}", "${RAW_URL}"));
+    doorman_in_front_of(format!("http://{}", upstream.addr), tls).await
+}
+
+/// doorman (base config and [`ROUTES`]) in front of the upstream at `url`, plain or HTTPS.
+pub(super) async fn doorman_in_front_of(url: String, tls: Option<&TestPki>) -> Harness {
+    let mut config = format!(
+        "{}\n{ROUTES}",
+        BASE_CONFIG.replace("${UPSTREAM_URL}", "${RAW_URL}")
+    );
     if let Some(pki) = tls {
         config = config.replace(
             "shutdown_grace = \"2s\"",
@@ -171,15 +181,17 @@ async fn doorman(upstream: &Scripted, tls: Option<&TestPki>) -> Harness {
     let echo = doorman::echo::Echo::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let url = format!("http://{}", upstream.addr);
-    Harness::with_parts(&config, jwks, echo, move |n| (n == "RAW_URL").then(|| url.clone())).await
+    Harness::with_parts(&config, jwks, echo, move |n| {
+        (n == "RAW_URL").then(|| url.clone())
+    })
+    .await
 }
 
 /// A client connection, plain or TLS, spoken to in raw bytes.
-trait Conn: AsyncRead + AsyncWrite + Unpin + Send {}
+pub(super) trait Conn: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Conn for T {}
 
-async fn connect(h: &Harness, tls: Option<&TestPki>) -> Box<dyn Conn> {
+pub(super) async fn connect(h: &Harness, tls: Option<&TestPki>) -> Box<dyn Conn> {
     let tcp = TcpStream::connect(h.doorman.addr).await.unwrap();
     let Some(pki) = tls else {
         return Box::new(tcp);
@@ -202,7 +214,7 @@ async fn connect(h: &Harness, tls: Option<&TestPki>) -> Box<dyn Conn> {
 }
 
 /// Reads one response (head, and a `content-length` body) within 5 s.
-async fn read_response(conn: &mut dyn Conn) -> String {
+pub(super) async fn read_response(conn: &mut dyn Conn) -> String {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut out = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -225,7 +237,7 @@ async fn read_response(conn: &mut dyn Conn) -> String {
 }
 
 /// Everything read until the connection closes or `wait` passes.
-async fn read_rest(conn: &mut dyn Conn, wait: Duration) -> Vec<u8> {
+pub(super) async fn read_rest(conn: &mut dyn Conn, wait: Duration) -> Vec<u8> {
     let deadline = Instant::now() + wait;
     let mut out = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -238,7 +250,7 @@ async fn read_rest(conn: &mut dyn Conn, wait: Duration) -> Vec<u8> {
     }
 }
 
-fn status(response: &str) -> Option<u16> {
+pub(super) fn status(response: &str) -> Option<u16> {
     response.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
 }
 
@@ -252,7 +264,7 @@ fn reason(response: &str) -> String {
 
 /// The HTTP/2 a client sends after a 101 to h2c: the preface, then a request for an admin
 /// path that doorman would refuse without a token.
-fn http2_for_admin() -> Vec<u8> {
+pub(super) fn http2_for_admin() -> Vec<u8> {
     let mut bytes = h2raw::preface();
     bytes.extend(frame(
         0x1,
@@ -265,7 +277,7 @@ fn http2_for_admin() -> Vec<u8> {
 
 /// An h2c upgrade request (RFC 7540 §3.2) for `path`; `settings_in_connection` lists
 /// `HTTP2-Settings` in `Connection` as the RFC requires (clients that do not exist too).
-fn h2c_upgrade(path: &str, settings_in_connection: bool) -> String {
+pub(super) fn h2c_upgrade(path: &str, settings_in_connection: bool) -> String {
     let connection = if settings_in_connection {
         "Upgrade, HTTP2-Settings"
     } else {
@@ -321,8 +333,7 @@ async fn h2c_upgrade_on_a_public_route_is_stripped_and_later_http2_never_reaches
 }
 
 #[tokio::test]
-async fn h2c_upgrade_on_the_tls_listener_is_stripped_and_later_http2_never_reaches_the_upstream()
-{
+async fn h2c_upgrade_on_the_tls_listener_is_stripped_and_later_http2_never_reaches_the_upstream() {
     assert_h2c_is_stripped(Some(&pki())).await;
 }
 
@@ -436,7 +447,10 @@ async fn websocket_tunnels_where_allowed_and_is_stripped_where_a_route_disallows
         .unwrap()
         .unwrap();
     assert_eq!(&buf[..n], b"ping through the tunnel");
-    assert_eq!(head_value(&upstream.heads()[0], "upgrade"), Some("websocket"));
+    assert_eq!(
+        head_value(&upstream.heads()[0], "upgrade"),
+        Some("websocket")
+    );
     // A custom protocol the route lists is tunnelled too.
     let mut conn = connect(&h, None).await;
     conn.write_all(websocket_upgrade("/public/chat/room", "x-chat").as_bytes())
@@ -461,7 +475,10 @@ async fn websocket_tunnels_where_allowed_and_is_stripped_where_a_route_disallows
         .unwrap();
     let response = read_response(&mut *conn).await;
     assert_eq!(status(&response), Some(200), "{response}");
-    assert_eq!(head_value(upstream.heads().last().unwrap(), "upgrade"), None);
+    assert_eq!(
+        head_value(upstream.heads().last().unwrap(), "upgrade"),
+        None
+    );
     // Still authorized first: without a token, a protected route's upgrade never leaves.
     let before = upstream.heads().len();
     let mut conn = connect(&h, None).await;
@@ -530,7 +547,9 @@ async fn http1_connect_never_opens_a_tunnel() {
         .await
         .unwrap();
     let _ = read_response(&mut *conn).await;
-    let _ = conn.write_all(b"GET /api/admin/users HTTP/1.1\r\nHost: shop.test\r\n\r\n").await;
+    let _ = conn
+        .write_all(b"GET /api/admin/users HTTP/1.1\r\nHost: shop.test\r\n\r\n")
+        .await;
     let _ = read_rest(&mut *conn, Duration::from_millis(500)).await;
     assert!(
         upstream.heads().iter().all(|h| !h.contains("/api/admin")),

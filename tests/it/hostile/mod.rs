@@ -19,6 +19,7 @@ mod class09_exhaustion;
 mod class10_key_source;
 mod class11_webhooks;
 mod class12_exposure;
+mod h2c_hypercorn;
 mod h2raw;
 pub mod tools;
 
