@@ -29,10 +29,7 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
 /// The comma-separated items of every `name` header, trimmed, empty ones skipped.
-fn items<'a>(
-    headers: &'a HeaderMap,
-    name: http::header::HeaderName,
-) -> impl Iterator<Item = &'a str> {
+fn items(headers: &HeaderMap, name: http::header::HeaderName) -> impl Iterator<Item = &str> {
     headers
         .get_all(name)
         .into_iter()
