@@ -353,3 +353,5 @@ impl Config {
 mod proptests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_slow_clients;

@@ -160,13 +160,12 @@ mod tests {
                 progress.wrote(false);
             }
         };
-        let judged = tokio::time::timeout(
-            Duration::from_secs(600),
-            futures_util::future::select(
-                std::pin::pin!(stalled(&progress, Duration::from_secs(1))),
-                std::pin::pin!(moving),
-            ),
-        );
+        let judged = tokio::time::timeout(Duration::from_secs(600), async {
+            tokio::select! {
+                () = stalled(&progress, Duration::from_secs(1)) => {}
+                () = moving => {}
+            }
+        });
         assert!(judged.await.is_err());
     }
 
