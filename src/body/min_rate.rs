@@ -90,7 +90,9 @@ impl RateGuard {
                 }
                 timer
             }
-            None => self.timer.insert(Box::pin(tokio::time::sleep_until(deadline))),
+            None => self
+                .timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
         };
         timer.as_mut().poll(cx)
     }
@@ -135,11 +137,9 @@ mod tests {
         let mut g = RateGuard::new(rate(1000, 100));
         let started = Instant::now();
         let cut = loop {
-            let waited = tokio::time::timeout(
-                Duration::from_millis(100),
-                poll_fn(|cx| g.on_pending(cx)),
-            )
-            .await;
+            let waited =
+                tokio::time::timeout(Duration::from_millis(100), poll_fn(|cx| g.on_pending(cx)))
+                    .await;
             if waited.is_ok() {
                 break started.elapsed();
             }
@@ -149,11 +149,9 @@ mod tests {
         // 50 bytes every 100 ms = 500 B/s: never cut within 30 s.
         let mut g = RateGuard::new(rate(1000, 100));
         for _ in 0..300 {
-            let waited = tokio::time::timeout(
-                Duration::from_millis(100),
-                poll_fn(|cx| g.on_pending(cx)),
-            )
-            .await;
+            let waited =
+                tokio::time::timeout(Duration::from_millis(100), poll_fn(|cx| g.on_pending(cx)))
+                    .await;
             assert!(waited.is_err(), "a 500 B/s body was cut");
             g.on_frame(50);
         }

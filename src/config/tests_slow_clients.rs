@@ -17,7 +17,11 @@ url = "http://127.0.0.1:3000"
 "#;
 
 fn parse(limits: &str) -> Result<Config, ConfigError> {
-    Config::parse(&format!("{MINIMAL}[limits]\n{limits}\n"), "test.toml", &|_| None)
+    Config::parse(
+        &format!("{MINIMAL}[limits]\n{limits}\n"),
+        "test.toml",
+        &|_| None,
+    )
 }
 
 #[track_caller]
@@ -27,7 +31,8 @@ fn assert_problem(limits: &str, at: &str, fragment: &str) {
         Err(e) => e.problems(),
     };
     assert!(
-        all.iter().any(|p| p.starts_with(at) && p.contains(fragment)),
+        all.iter()
+            .any(|p| p.starts_with(at) && p.contains(fragment)),
         "no problem at {at:?} containing {fragment:?} in {all:#?}"
     );
 }

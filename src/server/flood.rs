@@ -164,7 +164,10 @@ impl Inbound {
                         In::Preface(u8::try_from(matched).unwrap_or(0))
                     };
                 }
-                In::Header { have, bytes: header } => {
+                In::Header {
+                    have,
+                    bytes: header,
+                } => {
                     let at = usize::from(*have);
                     let n = (HEADER_LEN - at).min(bytes.len());
                     if let (Some(to), Some(from)) = (header.get_mut(at..at + n), bytes.get(..n)) {

@@ -11,8 +11,8 @@
 //! that could destroy the GOAWAY before the client reads it. hyper sees the end of the stream
 //! and closes the connection; everything it still writes is discarded.
 
-use std::io;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -122,8 +122,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> GuardedIo<T> {
     fn poll_write_calming(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if !self.outbound.at_boundary() {
             let n = self.outbound.step().min(buf.len());
-            let written = std::task::ready!(Pin::new(&mut self.inner).poll_write(cx, buf.get(..n).unwrap_or_default()))?;
-            self.outbound.advance(buf.get(..written).unwrap_or_default());
+            let written = std::task::ready!(
+                Pin::new(&mut self.inner).poll_write(cx, buf.get(..n).unwrap_or_default())
+            )?;
+            self.outbound
+                .advance(buf.get(..written).unwrap_or_default());
             if self.outbound.at_boundary() {
                 if let Some(waker) = self.read_waker.take() {
                     waker.wake();
@@ -164,7 +167,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<T> {
             let fresh = buf.filled().get(before..).unwrap_or_default();
             if let Some(flood) = this.inbound.scan(fresh) {
                 this.metrics.limit(flood.metric());
-                tracing::debug!(kind = flood.metric(), "HTTP/2 flood: GOAWAY(ENHANCE_YOUR_CALM)");
+                tracing::debug!(
+                    kind = flood.metric(),
+                    "HTTP/2 flood: GOAWAY(ENHANCE_YOUR_CALM)"
+                );
                 this.calm = Calm::Due {
                     goaway: this.inbound.goaway(flood),
                     sent: 0,
@@ -190,7 +196,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
             Calm::Lingering(_) | Calm::Done => return Poll::Ready(Ok(buf.len())),
         }
         let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
-        this.wrote(&polled, |out| out.advance(buf.get(..*out_len(&polled)).unwrap_or_default()));
+        this.wrote(&polled, |out| {
+            out.advance(buf.get(..*out_len(&polled)).unwrap_or_default())
+        });
         polled
     }
 
@@ -201,7 +209,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         if !matches!(this.calm, Calm::No) {
-            let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &**b);
+            let first = bufs
+                .iter()
+                .find(|b| !b.is_empty())
+                .map_or(&[][..], |b| &**b);
             return Pin::new(this).poll_write(cx, first);
         }
         let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);

@@ -149,7 +149,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_idle_or_moving_connection_is_never_stalled() {
         let progress = Progress::default();
-        let idle = tokio::time::timeout(Duration::from_secs(600), stalled(&progress, Duration::from_secs(1)));
+        let idle = tokio::time::timeout(
+            Duration::from_secs(600),
+            stalled(&progress, Duration::from_secs(1)),
+        );
         assert!(idle.await.is_err());
         // Busy, but a write goes through every 900 ms.
         progress.wrote(false);
@@ -176,7 +179,10 @@ mod tests {
         let started = tokio::time::Instant::now();
         stalled(&progress, Duration::from_secs(60)).await;
         let took = started.elapsed();
-        assert!(took >= Duration::from_secs(60) && took <= Duration::from_secs(75), "{took:?}");
+        assert!(
+            took >= Duration::from_secs(60) && took <= Duration::from_secs(75),
+            "{took:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -197,9 +203,12 @@ mod tests {
         drop(body);
         assert_eq!(progress.waiting.load(Ordering::Relaxed), 0);
         let mut body = WatchedBody::new(
-            StreamBody::new(futures_util::stream::iter([Ok::<_, std::convert::Infallible>(
-                Frame::data(Bytes::from_static(b"a")),
-            )])),
+            StreamBody::new(futures_util::stream::iter([Ok::<
+                _,
+                std::convert::Infallible,
+            >(Frame::data(
+                Bytes::from_static(b"a"),
+            ))])),
             progress.clone(),
         );
         let _ = body.frame().await;

@@ -288,7 +288,12 @@ pub(super) fn compile_cache(raw: &RawCache, p: &mut Problems) -> CacheSettings {
 }
 
 /// A duration between 100 ms and one hour (the default when out of range).
-fn bounded_duration(p: &mut Problems, at: &str, value: Option<&str>, default: Duration) -> Duration {
+fn bounded_duration(
+    p: &mut Problems,
+    at: &str,
+    value: Option<&str>,
+    default: Duration,
+) -> Duration {
     let d = duration(p, at, value, default);
     if (Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&d) {
         return d;

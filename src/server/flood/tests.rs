@@ -42,7 +42,9 @@ async fn pings_over_the_limit_are_a_flood_acks_and_other_frames_are_not() {
 
 #[tokio::test(start_paused = true)]
 async fn settings_over_the_limit_are_a_flood_even_byte_by_byte() {
-    let frames: Vec<_> = (0..4).map(|_| frame(SETTINGS, 0, 0, &[0, 3, 0, 0, 0, 100])).collect();
+    let frames: Vec<_> = (0..4)
+        .map(|_| frame(SETTINGS, 0, 0, &[0, 3, 0, 0, 0, 100]))
+        .collect();
     let mut inbound = Inbound::new(limits(3));
     let mut found = None;
     for b in stream_of(&frames) {
@@ -78,7 +80,10 @@ fn http1_turns_it_off() {
 #[tokio::test(start_paused = true)]
 async fn the_goaway_names_the_last_stream_and_enhance_your_calm() {
     let mut inbound = Inbound::new(limits(1));
-    inbound.scan(&stream_of(&[frame(HEADERS, 0x5, 7, &[0x82]), frame(HEADERS, 0x5, 3, &[0x82])]));
+    inbound.scan(&stream_of(&[
+        frame(HEADERS, 0x5, 7, &[0x82]),
+        frame(HEADERS, 0x5, 3, &[0x82]),
+    ]));
     let goaway = inbound.goaway(Flood::Ping);
     let bytes = goaway.bytes();
     let len = usize::from(bytes[2]);
@@ -100,7 +105,12 @@ fn outbound_boundaries_follow_frames_across_writes() {
     let ends = [15, 15 + 20_009, bytes.len()];
     for (i, b) in bytes.iter().enumerate() {
         out.advance(std::slice::from_ref(b));
-        assert_eq!(out.at_boundary(), ends.contains(&(i + 1)), "after byte {}", i + 1);
+        assert_eq!(
+            out.at_boundary(),
+            ends.contains(&(i + 1)),
+            "after byte {}",
+            i + 1
+        );
     }
     let mut out = Outbound::default();
     out.advance(&bytes[..4]);

@@ -1,36 +1,20 @@
 //! Class 9, slow clients: a request body trickled below the minimum rate, a client that stops
-//! reading its response, a client that goes away mid-exchange, and HTTP/2 PING and SETTINGS
-//! floods (CVE-2019-9512, CVE-2019-9515). Each case asserts what the client got and what the
+//! reading its response, a client that goes away mid-exchange (HTTP/2 floods are in
+//! `class09_h2_floods`). Each case asserts what the client got and what the
 //! upstream saw ([`SlowUpstream`] counts the connections doorman holds to it and the body
 //! bytes it received). Limits are configured small so the cases run in about a second; time
 //! is waited for with deadlines, never with fixed sleeps. Normal clients (HTTP/2 keep-alive
-//! pings, a 20 kB/s mobile link) are shown to be unaffected by the defaults.
+//! a 20 kB/s mobile link) are shown to be unaffected by the defaults.
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use http_body_util::Empty;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use super::h2raw::{self, block, frame, END_HEADERS, END_STREAM};
-use super::slow_upstream::{start, Mode, SlowUpstream};
-use crate::support::Harness;
-
-const PING: u8 = 0x6;
-const SETTINGS: u8 = 0x4;
-const ENHANCE_YOUR_CALM: u32 = 0xb;
-
-/// `doorman_limits_hit_total{kind}` (0 when never hit).
-async fn limit_hits(h: &Harness, kind: &str) -> u64 {
-    let needle = format!("doorman_limits_hit_total{{kind=\"{kind}\"}} ");
-    h.metrics()
-        .await
-        .lines()
-        .find_map(|l| l.strip_prefix(&needle).and_then(|n| n.trim().parse().ok()))
-        .unwrap_or(0)
-}
+use super::slow_upstream::{limit_hits, start, Mode};
 
 /// A connection whose receive buffer is small, so a client that does not read stops the
 /// server quickly.
@@ -42,7 +26,11 @@ async fn small_window_connect(addr: std::net::SocketAddr) -> TcpStream {
 
 /// Writes one body byte every `every` while reading; returns what was read, whether the
 /// server closed the connection, and when, or gives up at `deadline`.
-async fn trickle(stream: &mut TcpStream, every: Duration, deadline: Duration) -> (String, bool, Duration) {
+async fn trickle(
+    stream: &mut TcpStream,
+    every: Duration,
+    deadline: Duration,
+) -> (String, bool, Duration) {
     let started = Instant::now();
     let mut tick = tokio::time::interval(every);
     let mut out = Vec::new();
@@ -94,12 +82,19 @@ async fn a_trickled_request_body_gets_408_and_never_completes_upstream() {
     let mut stream = TcpStream::connect(h.client.addr).await.unwrap();
     stream.write_all(UPLOAD_HEAD).await.unwrap();
     // 10 B/s against a minimum of 1000 B/s after 300 ms.
-    let (text, closed, after) =
-        trickle(&mut stream, Duration::from_millis(100), Duration::from_secs(5)).await;
+    let (text, closed, after) = trickle(
+        &mut stream,
+        Duration::from_millis(100),
+        Duration::from_secs(5),
+    )
+    .await;
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("\"reason\":\"body_too_slow\""), "{text}");
     assert!(closed, "the connection stayed open: {text}");
-    assert!(after < Duration::from_secs(3), "cut off only after {after:?}");
+    assert!(
+        after < Duration::from_secs(3),
+        "cut off only after {after:?}"
+    );
     assert_eq!(up.complete_bodies(), 0, "the upstream got a complete body");
     assert!(up.body_bytes() < 10_000, "{}", up.body_bytes());
     assert!(
@@ -119,12 +114,22 @@ async fn a_trickle_after_the_upstream_answered_early_is_cut_off_on_both_sides() 
     .await;
     let mut stream = TcpStream::connect(h.client.addr).await.unwrap();
     stream.write_all(UPLOAD_HEAD).await.unwrap();
-    let (text, closed, after) =
-        trickle(&mut stream, Duration::from_millis(100), Duration::from_secs(5)).await;
+    let (text, closed, after) = trickle(
+        &mut stream,
+        Duration::from_millis(100),
+        Duration::from_secs(5),
+    )
+    .await;
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(text.ends_with("early"), "{text}");
-    assert!(closed, "a trickling client kept its connection after the answer");
-    assert!(after < Duration::from_secs(3), "cut off only after {after:?}");
+    assert!(
+        closed,
+        "a trickling client kept its connection after the answer"
+    );
+    assert!(
+        after < Duration::from_secs(3),
+        "cut off only after {after:?}"
+    );
     assert!(up.body_bytes() < 10_000, "{}", up.body_bytes());
     assert!(
         up.all_closed(Duration::from_secs(2)).await,
@@ -157,8 +162,14 @@ async fn a_client_that_never_reads_a_large_response_loses_both_connections() {
         "the upstream connection stayed open with a client that does not read"
     );
     let closed_after = started.elapsed();
-    assert!(closed_after >= Duration::from_millis(400), "{closed_after:?}");
-    assert!(drained(&mut stream, Duration::from_secs(5)).await, "the client connection stayed open");
+    assert!(
+        closed_after >= Duration::from_millis(400),
+        "{closed_after:?}"
+    );
+    assert!(
+        drained(&mut stream, Duration::from_secs(5)).await,
+        "the client connection stayed open"
+    );
     assert_eq!(limit_hits(&h, "response_write_timeout").await, 1);
 }
 
@@ -214,12 +225,17 @@ async fn a_client_that_goes_away_releases_the_upstream_connection() {
     let (h, up) = start("", Mode::Hang).await;
     let mut stream = TcpStream::connect(h.client.addr).await.unwrap();
     stream
-        .write_all(b"POST /public/upload HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 1000000\r\n\r\n")
+        .write_all(
+            b"POST /public/upload HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 1000000\r\n\r\n",
+        )
         .await
         .unwrap();
     stream.write_all(&[b'a'; 50_000]).await.unwrap();
     assert!(
-        super::eventually(Duration::from_secs(5), || async { up.body_bytes() >= 50_000 }).await,
+        super::eventually(Duration::from_secs(5), || async {
+            up.body_bytes() >= 50_000
+        })
+        .await,
         "{}",
         up.body_bytes()
     );
@@ -258,132 +274,22 @@ async fn a_client_that_goes_away_releases_the_upstream_connection() {
     drop(h);
 }
 
-/// A PING with an 8-byte payload.
-fn ping(n: u8) -> Vec<u8> {
-    frame(PING, 0, 0, &[n; 8])
-}
-
-#[tokio::test]
-async fn an_http2_ping_flood_draws_goaway_enhance_your_calm() {
-    let (h, _up) = start("http2_max_pings = 10", Mode::AfterBody { response_bytes: 2 }).await;
-    let mut bytes = h2raw::preface();
-    for i in 0..50 {
-        bytes.extend(ping(i));
-    }
-    let answer = h2raw::exchange(h.client.addr, &bytes, Duration::from_secs(5)).await;
-    assert_eq!(answer.goaway, Some(ENHANCE_YOUR_CALM), "{answer:?}");
-    let acks = answer
-        .frames
-        .iter()
-        .filter(|(kind, flags, _)| *kind == PING && flags & 1 == 1)
-        .count();
-    assert!(acks < 50, "every ping was answered ({acks})");
-    assert_eq!(limit_hits(&h, "http2_ping_flood").await, 1);
-    // Within the limit: no GOAWAY.
-    let mut bytes = h2raw::preface();
-    for i in 0..10 {
-        bytes.extend(ping(i));
-    }
-    bytes.extend(frame(
-        0x1,
-        END_STREAM | END_HEADERS,
-        1,
-        &block("GET", "/public/x", "shop.test", &[]),
-    ));
-    let answer = h2raw::exchange(h.client.addr, &bytes, Duration::from_secs(5)).await;
-    assert_eq!(answer.status, Some(200), "{answer:?}");
-    assert_eq!(answer.goaway, None);
-}
-
-#[tokio::test]
-async fn a_ping_flood_during_a_response_gets_its_goaway_between_frames() {
-    let (h, up) = start(
-        "http2_max_pings = 10",
-        Mode::AfterBody {
-            response_bytes: 1 << 30,
-        },
-    )
-    .await;
-    let started = Instant::now();
-    let mut stream = TcpStream::connect(h.client.addr).await.unwrap();
-    let mut opening = h2raw::preface();
-    opening.extend(frame(
-        0x1,
-        END_STREAM | END_HEADERS,
-        1,
-        &block("GET", "/public/big", "shop.test", &[]),
-    ));
-    stream.write_all(&opening).await.unwrap();
-    assert!(super::eventually(Duration::from_secs(5), || async { up.accepted() == 1 }).await);
-    let flood: Vec<u8> = (0..50).flat_map(ping).collect();
-    stream.write_all(&flood).await.unwrap();
-    let answer = h2raw::read_answer(&mut stream, started, started + Duration::from_secs(5)).await;
-    assert_eq!(answer.status, Some(200), "{answer:?}");
-    assert!(
-        answer.frames.iter().any(|(kind, _, id)| *kind == 0x0 && *id == 1),
-        "no DATA before the GOAWAY: {:?}",
-        answer.frames
-    );
-    assert_eq!(answer.goaway, Some(ENHANCE_YOUR_CALM), "{answer:?}");
-    assert!(
-        up.all_closed(Duration::from_secs(3)).await,
-        "the upstream connection outlived the flooding client"
-    );
-}
-
-#[tokio::test]
-async fn an_http2_settings_flood_draws_goaway_enhance_your_calm() {
-    let (h, _up) = start("http2_max_settings = 10", Mode::AfterBody { response_bytes: 2 }).await;
-    let mut bytes = h2raw::preface();
-    for _ in 0..50 {
-        bytes.extend(frame(SETTINGS, 0, 0, &[]));
-    }
-    let answer = h2raw::exchange(h.client.addr, &bytes, Duration::from_secs(5)).await;
-    assert_eq!(answer.goaway, Some(ENHANCE_YOUR_CALM), "{answer:?}");
-    assert_eq!(limit_hits(&h, "http2_settings_flood").await, 1);
-    assert_eq!(limit_hits(&h, "http2_ping_flood").await, 0);
-}
-
-#[tokio::test]
-async fn a_normal_http2_client_with_keepalive_pings_is_unaffected() {
-    let (h, up) = start("", Mode::AfterBody { response_bytes: 1 << 20 }).await;
-    let tcp = TcpStream::connect(h.client.addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Duration::from_millis(50))
-        .keep_alive_while_idle(true)
-        .adaptive_window(true)
-        .handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
-        .await
-        .unwrap();
-    let conn = tokio::spawn(conn);
-    let started = Instant::now();
-    let mut requests = 0;
-    while started.elapsed() < Duration::from_millis(1500) || requests < 5 {
-        let req = http::Request::get(format!("http://{}/public/x", h.client.addr))
-            .body(Empty::new())
-            .unwrap();
-        let response = sender.send_request(req).await.expect("request failed");
-        assert_eq!(response.status(), 200);
-        let body = response.into_body().collect().await.expect("body").to_bytes();
-        assert_eq!(body.len(), 1 << 20);
-        requests += 1;
-    }
-    assert!(!conn.is_finished(), "the connection ended");
-    assert_eq!(up.accepted(), 1, "the upstream connection was not reused");
-    for kind in ["http2_ping_flood", "http2_settings_flood", "response_write_timeout"] {
-        assert_eq!(limit_hits(&h, kind).await, 0, "{kind}");
-    }
-}
-
 #[tokio::test]
 async fn a_20_kb_per_second_mobile_client_is_unaffected_by_the_default_limits() {
     const SIZE: usize = 100_000;
     const CHUNK: usize = 1000;
     const EVERY: Duration = Duration::from_millis(50); // 1 kB / 50 ms = 20 kB/s
-    let (h, up) = start("", Mode::AfterBody { response_bytes: SIZE }).await;
+    let (h, up) = start(
+        "",
+        Mode::AfterBody {
+            response_bytes: SIZE,
+        },
+    )
+    .await;
     let mut stream = small_window_connect(h.client.addr).await;
-    let head = format!("POST /public/upload HTTP/1.1\r\nHost: shop.test\r\nContent-Length: {SIZE}\r\n\r\n");
+    let head = format!(
+        "POST /public/upload HTTP/1.1\r\nHost: shop.test\r\nContent-Length: {SIZE}\r\n\r\n"
+    );
     stream.write_all(head.as_bytes()).await.unwrap();
     let mut tick = tokio::time::interval(EVERY);
     let up_started = Instant::now();
@@ -406,7 +312,11 @@ async fn a_20_kb_per_second_mobile_client_is_unaffected_by_the_default_limits() 
         got.extend_from_slice(&buf[..n]);
         if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
             if got.len() - (i + 4) >= SIZE {
-                assert!(got.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&got[..i]));
+                assert!(
+                    got.starts_with(b"HTTP/1.1 200"),
+                    "{}",
+                    String::from_utf8_lossy(&got[..i])
+                );
                 break got.len() - (i + 4);
             }
         }
@@ -424,6 +334,3 @@ async fn a_20_kb_per_second_mobile_client_is_unaffected_by_the_default_limits() 
         assert_eq!(limit_hits(&h, kind).await, 0, "{kind}");
     }
 }
-
-#[allow(dead_code)]
-fn _uses(_: SlowUpstream) {}

@@ -15,6 +15,7 @@ mod class06_methods;
 mod class07_smuggling;
 mod class08_open_redirects;
 mod class09_exhaustion;
+mod class09_h2_floods;
 mod class09_slow_clients;
 mod class10_key_source;
 mod class11_webhooks;

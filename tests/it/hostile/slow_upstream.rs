@@ -151,7 +151,8 @@ impl SlowUpstream {
                     if length > 0 {
                         self.complete_bodies.fetch_add(1, Ordering::SeqCst);
                     }
-                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {response_bytes}\r\n\r\n");
+                    let head =
+                        format!("HTTP/1.1 200 OK\r\ncontent-length: {response_bytes}\r\n\r\n");
                     if stream.write_all(head.as_bytes()).await.is_err() {
                         return;
                     }
@@ -189,4 +190,14 @@ pub async fn start(limits: &str, mode: Mode) -> (Harness, SlowUpstream) {
     })
     .await;
     (h, upstream)
+}
+
+/// `doorman_limits_hit_total{kind}` (0 when never hit).
+pub async fn limit_hits(h: &Harness, kind: &str) -> u64 {
+    let needle = format!("doorman_limits_hit_total{{kind=\"{kind}\"}} ");
+    h.metrics()
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix(&needle).and_then(|n| n.trim().parse().ok()))
+        .unwrap_or(0)
 }
