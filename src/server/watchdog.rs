@@ -46,7 +46,7 @@ impl Progress {
         if done {
             self.tick();
         }
-        if self.blocked.load(Ordering::Relaxed) != !done {
+        if self.blocked.load(Ordering::Relaxed) == done {
             self.blocked.store(!done, Ordering::Relaxed);
         }
     }
