@@ -169,6 +169,12 @@ pub struct Limits {
     pub max_token_bytes: usize,
     pub header_read_timeout: Duration,
     pub max_header_bytes: usize,
+    /// The request body's minimum rate (grace period and bytes per second).
+    pub body_min_rate: crate::body::MinRate,
+    /// How long a response may make no progress towards its client.
+    pub response_write_timeout: Duration,
+    /// HTTP/2 control-frame flood limits.
+    pub http2_flood: crate::server::FloodLimits,
 }
 
 /// The certificate and key files of the public listener.
@@ -350,3 +356,5 @@ impl Config {
 mod proptests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_slow_clients;

@@ -95,6 +95,8 @@ pub mod reason {
     pub const HOST_MISMATCH: &str = "host_mismatch";
     pub const BODY_TOO_LARGE: &str = "body_too_large";
     pub const BODY_INVALID: &str = "body_invalid";
+    /// The request body arrived slower than `[limits] request_body_min_rate` (408).
+    pub const BODY_TOO_SLOW: &str = "body_too_slow";
     pub const HOST_AMBIGUOUS: &str = "host_ambiguous";
     pub const HOST_INVALID: &str = "host_invalid";
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";

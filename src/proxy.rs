@@ -290,7 +290,7 @@ async fn pipeline(
             None,
         );
     }
-    let body = RequestBody::new(body, route.max_body_bytes);
+    let body = RequestBody::new(body, route.max_body_bytes, config.limits.body_min_rate);
     let identity_headers = browser.session.as_deref().map(|s| &*s.headers);
     let tls = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.tls);
     // Only the protocols the route allows; `None` (no upgrade, or none allowed) forwards a
@@ -365,12 +365,14 @@ async fn pipeline(
             shared.metrics.limit("max_body_bytes");
             respond::upstream_error(UpstreamError::BodyTooLarge.reason())
         }
-        // The client's own body broke: a 400 for the client, not an upstream error.
-        Err(UpstreamError::ClientBody) => {
-            decision = Decision::BadRequest {
-                reason: crate::decision::reason::BODY_INVALID,
-            };
-            let mut resp = respond::upstream_error(UpstreamError::ClientBody.reason());
+        // The client's own body broke or crawled: a 400 or 408 for the client, not an
+        // upstream error. The upstream connection was closed mid-body, never reused.
+        Err(e @ (UpstreamError::ClientBody | UpstreamError::BodyTooSlow)) => {
+            if e == UpstreamError::BodyTooSlow {
+                shared.metrics.limit("request_body_min_rate");
+            }
+            decision = Decision::BadRequest { reason: e.reason() };
+            let mut resp = respond::upstream_error(e.reason());
             if version < http::Version::HTTP_2 {
                 resp.headers_mut().insert(
                     http::header::CONNECTION,

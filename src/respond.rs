@@ -138,6 +138,14 @@ pub fn upstream_error(reason: &'static str) -> Response<Body> {
     if reason == reason::BODY_INVALID {
         return error(StatusCode::BAD_REQUEST, "bad_request", reason, false);
     }
+    if reason == reason::BODY_TOO_SLOW {
+        return error(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            reason,
+            false,
+        );
+    }
     let status = if reason == reason::UPSTREAM_TIMEOUT {
         StatusCode::GATEWAY_TIMEOUT
     } else {

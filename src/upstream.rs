@@ -57,12 +57,16 @@ pub enum UpstreamError {
     BodyTooLarge,
     /// The client's body was malformed or broke off (400): not the upstream's fault.
     ClientBody,
+    /// The client sent its body slower than `[limits] request_body_min_rate` (408).
+    BodyTooSlow,
 }
 
 /// Classifies a failed exchange: the body limit, or a broken exchange.
 fn failure(e: &hyper::Error) -> UpstreamError {
     if crate::body::is_too_large(e) {
         UpstreamError::BodyTooLarge
+    } else if crate::body::is_too_slow(e) {
+        UpstreamError::BodyTooSlow
     } else if crate::body::is_client_body(e) {
         UpstreamError::ClientBody
     } else {
@@ -80,6 +84,7 @@ impl UpstreamError {
             UpstreamError::UnexpectedUpgrade => reason::UPSTREAM_UNEXPECTED_UPGRADE,
             UpstreamError::BodyTooLarge => reason::BODY_TOO_LARGE,
             UpstreamError::ClientBody => reason::BODY_INVALID,
+            UpstreamError::BodyTooSlow => reason::BODY_TOO_SLOW,
         }
     }
 
@@ -92,6 +97,7 @@ impl UpstreamError {
             UpstreamError::UnexpectedUpgrade => "unexpected_upgrade",
             UpstreamError::BodyTooLarge => "body_too_large",
             UpstreamError::ClientBody => "client_body",
+            UpstreamError::BodyTooSlow => "body_too_slow",
         }
     }
 }

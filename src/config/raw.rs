@@ -217,6 +217,25 @@ pub struct RawLimits {
     pub max_body_bytes: Option<u64>,
     /// Concurrent streams per HTTP/2 connection. Default 256.
     pub http2_max_concurrent_streams: Option<u64>,
+    /// Time a request body may spend waiting for the client before `request_body_min_rate`
+    /// applies; each byte received earns `1 / min_rate` seconds more (Apache mod_reqtimeout's
+    /// `body=20,MinRate=500`). A body that falls behind gets 408 and never completes
+    /// upstream. Default `20s`.
+    pub request_body_timeout: Option<String>,
+    /// Minimum average rate of a request body once `request_body_timeout` is used up, in
+    /// bytes per second. Default 500.
+    pub request_body_min_rate: Option<u64>,
+    /// Time a response may make no progress towards a client that stopped reading it; the
+    /// connection (and the upstream exchange) is then closed. Default `60s`.
+    pub response_write_timeout: Option<String>,
+    /// Non-ACK PING frames an HTTP/2 client may send per `http2_flood_window`; more draw a
+    /// GOAWAY (ENHANCE_YOUR_CALM). Default 100.
+    pub http2_max_pings: Option<u64>,
+    /// Non-ACK SETTINGS frames an HTTP/2 client may send per `http2_flood_window`; more draw
+    /// a GOAWAY (ENHANCE_YOUR_CALM). Default 100.
+    pub http2_max_settings: Option<u64>,
+    /// The window of `http2_max_pings` and `http2_max_settings`. Default `10s`.
+    pub http2_flood_window: Option<String>,
 }
 
 /// `[[upstreams]]`.

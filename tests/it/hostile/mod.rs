@@ -16,11 +16,14 @@ mod class07_smuggling;
 mod class07_upgrades;
 mod class08_open_redirects;
 mod class09_exhaustion;
+mod class09_h2_floods;
+mod class09_slow_clients;
 mod class10_key_source;
 mod class11_webhooks;
 mod class12_exposure;
 mod h2c_hypercorn;
 mod h2raw;
+mod slow_upstream;
 pub mod tools;
 
 pub use tools::*;
