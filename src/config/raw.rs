@@ -104,6 +104,10 @@ pub struct RawServer {
     /// `authenticate` (default: decided like any request) or `forward` (to the upstream,
     /// without identity, since browsers send preflights without credentials).
     pub cors_preflight: Option<String>,
+    /// Form and query parameters that frameworks read as a method override (Rails, Laravel,
+    /// Symfony, Sinatra): refused or authorized per route. Default `["_method"]`; `[]`
+    /// turns the check off.
+    pub method_override_params: Option<Vec<String>>,
 }
 
 /// `[clerk]`: the key source and the token rules.
@@ -248,6 +252,9 @@ pub struct RawDefaults {
     pub upstream: Option<String>,
     /// `enforce` or `report`; default `[server] mode`.
     pub mode: Option<String>,
+    /// `refuse` (default) or `authorize`: what a method override parameter gets, here and
+    /// on every route without its own `method_override`.
+    pub method_override: Option<String>,
 }
 
 /// `[[routes]]`.
@@ -271,6 +278,9 @@ pub struct RawRoute {
     pub mode: Option<String>,
     /// Largest request body on this route (413 beyond). Default `[limits] max_body_bytes`.
     pub max_body_bytes: Option<u64>,
+    /// `refuse` or `authorize` (the overridden method must pass the route table too).
+    /// Default `[defaults] method_override`.
+    pub method_override: Option<String>,
 }
 
 /// `[cache]`: the verified-token cache (on by default).

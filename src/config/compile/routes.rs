@@ -177,6 +177,8 @@ pub(super) fn compile_defaults(
         ),
         mode: enum_value(p, "defaults.mode", raw.mode.as_deref(), global_mode, MODE),
         max_body_bytes: None,
+        // Set by `method_override::apply`, which knows `[defaults]`.
+        method_override: MethodOverride::Refuse,
         permissions_all: Vec::new(),
         permissions_any: Vec::new(),
         roles_any: Vec::new(),
@@ -305,6 +307,7 @@ pub(super) fn compile_route(
             global_mode,
             MODE,
         ),
+        method_override: MethodOverride::Refuse,
         permissions_all: string_list(p, &format!("{at}.permissions_all"), &raw.permissions_all),
         permissions_any: string_list(p, &format!("{at}.permissions_any"), &raw.permissions_any),
         roles_any: string_list(p, &format!("{at}.roles_any"), &raw.roles_any),
