@@ -146,7 +146,9 @@ pub fn check_query(
     let judge = |value: &[u8]| overridden(value, facts, auth, config);
     let mut on = |event: Event<'_>| match event {
         Event::Key => ControlFlow::Continue(()),
-        Event::Value(Some(value)) => judge(value).map_or(ControlFlow::Continue(()), ControlFlow::Break),
+        Event::Value(Some(value)) => {
+            judge(value).map_or(ControlFlow::Continue(()), ControlFlow::Break)
+        }
         Event::Value(None) | Event::Unreadable => ControlFlow::Break(refused()),
     };
     let mut scanner = UrlScanner::new(true);
@@ -159,7 +161,12 @@ pub fn check_query(
 
 /// The decision for the same request with method `value` (upper-cased), or `None` when it
 /// would be forwarded. Not a method token, `CONNECT` or `TRACE`: 400 `method_override`.
-pub fn overridden(value: &[u8], facts: &Facts<'_>, auth: &Auth, config: &Config) -> Option<Decision> {
+pub fn overridden(
+    value: &[u8],
+    facts: &Facts<'_>,
+    auth: &Auth,
+    config: &Config,
+) -> Option<Decision> {
     let upper = value.to_ascii_uppercase();
     let Ok(method) = Method::from_bytes(&upper) else {
         return Some(refused());
@@ -211,7 +218,11 @@ where
     }
     for value in types {
         let value = value.as_bytes();
-        let essence = value.split(|&b| b == b';').next().unwrap_or_default().trim_ascii();
+        let essence = value
+            .split(|&b| b == b';')
+            .next()
+            .unwrap_or_default()
+            .trim_ascii();
         if essence.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
             urlencoded = Some(UrlScanner::new(need_value));
         } else if essence.len() > 10 && essence[..10].eq_ignore_ascii_case(b"multipart/") {

@@ -307,9 +307,7 @@ async fn pipeline(
         &auth,
     );
     // What answering a stopped body needs, kept only when the body is scanned.
-    let stopped_rendering = scan
-        .as_ref()
-        .map(|_| StoppedRendering::new(&facts, route));
+    let stopped_rendering = scan.as_ref().map(|_| StoppedRendering::new(&facts, route));
     drop(facts);
     let upstream_index = route.upstream;
     let Some(upstream) = config.upstreams.get(upstream_index) else {
@@ -383,8 +381,7 @@ async fn pipeline(
         .await;
     let upstream_seconds = sent.elapsed().as_secs_f64();
     // A body stopped for a method override: answer the verdict, whatever the upstream did.
-    if let Some((d, mut response)) = stopped_answer(&verdict, &stopped_rendering, version, config)
-    {
+    if let Some((d, mut response)) = stopped_answer(&verdict, &stopped_rendering, version, config) {
         append_cookies(&mut response, browser.set_cookies);
         return outcome(d, response, Some(upstream_seconds));
     }

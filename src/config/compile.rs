@@ -23,8 +23,8 @@ use super::raw::{
 };
 use super::{
     Access, CacheSettings, Clerk, Config, Handshake, IdentityHeaders, KeySource, Limits, Logging,
-    MethodOverride, Mode, Onboarding, RedirectTarget, Redirects, Respond, Revocation, Route, Scheme, Server,
-    TlsFiles, Upstream, UserIdLogging, Webhooks,
+    MethodOverride, Mode, Onboarding, RedirectTarget, Redirects, Respond, Revocation, Route,
+    Scheme, Server, TlsFiles, Upstream, UserIdLogging, Webhooks,
 };
 use crate::route::{MethodSet, Pattern, RouteTable};
 use crate::token::claims::{validate_pointer, ClaimPointers};

@@ -92,7 +92,9 @@ impl MultipartScanner {
                         self.line_overflow = false;
                     }
                 }
-                State::Headers { at_line_start } => self.header_byte(b, at_line_start, params, on)?,
+                State::Headers { at_line_start } => {
+                    self.header_byte(b, at_line_start, params, on)?
+                }
                 State::Value => {
                     self.value.push(b);
                     if self.delimiter_ends_at(b) {
@@ -286,12 +288,18 @@ fn names(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 fn name_at(text: &[u8]) -> Option<&[u8]> {
     let text = text.trim_ascii_start();
-    let rest = text.get(..4)?.eq_ignore_ascii_case(b"name").then(|| &text[4..])?;
+    let rest = text
+        .get(..4)?
+        .eq_ignore_ascii_case(b"name")
+        .then(|| &text[4..])?;
     let (extended, rest) = match rest.strip_prefix(b"*") {
         Some(rest) => (true, rest),
         None => (false, rest),
     };
-    let rest = rest.trim_ascii_start().strip_prefix(b"=")?.trim_ascii_start();
+    let rest = rest
+        .trim_ascii_start()
+        .strip_prefix(b"=")?
+        .trim_ascii_start();
     let value = match rest.strip_prefix(b"\"") {
         // Quoted: up to the closing quote; `\"` does not close it.
         Some(quoted) => {
@@ -360,7 +368,11 @@ pub fn boundaries(content_type: &[u8]) -> Vec<Vec<u8>> {
             let rest = &content_type[at + eq + 1..];
             candidates.push(match rest.strip_prefix(b"\"") {
                 Some(q) => q.split(|&b| b == b'"').next().unwrap_or_default().to_vec(),
-                None => rest.split(|&b| b == b',' || b == b';').next().unwrap_or_default().to_vec(),
+                None => rest
+                    .split(|&b| b == b',' || b == b';')
+                    .next()
+                    .unwrap_or_default()
+                    .to_vec(),
             });
         }
     }
@@ -368,7 +380,10 @@ pub fn boundaries(content_type: &[u8]) -> Vec<Vec<u8>> {
     if let Some(at) = rfind(&lower, b"boundary=") {
         let rest = &content_type[at + 9..];
         let rest = rest.strip_prefix(b"\"").unwrap_or(rest);
-        let end = rest.iter().position(|b| b"\";,".contains(b)).unwrap_or(rest.len());
+        let end = rest
+            .iter()
+            .position(|b| b"\";,".contains(b))
+            .unwrap_or(rest.len());
         candidates.push(rest[..end].to_vec());
     }
     for c in candidates {

@@ -84,14 +84,22 @@ const URL_PLAIN: &[&str] = &[
 #[test]
 fn urlencoded_override_keys_are_found_however_they_are_spelled() {
     for body in URL_OVERRIDES {
-        assert_eq!(url(&[body.as_bytes()], false).first().map(String::as_str), Some("key"), "{body}");
+        assert_eq!(
+            url(&[body.as_bytes()], false).first().map(String::as_str),
+            Some("key"),
+            "{body}"
+        );
     }
 }
 
 #[test]
 fn urlencoded_other_keys_and_values_are_not_overrides() {
     for body in URL_PLAIN {
-        assert_eq!(url(&[body.as_bytes()], false), Vec::<String>::new(), "{body}");
+        assert_eq!(
+            url(&[body.as_bytes()], false),
+            Vec::<String>::new(),
+            "{body}"
+        );
     }
 }
 
@@ -99,10 +107,16 @@ fn urlencoded_other_keys_and_values_are_not_overrides() {
 fn urlencoded_values_are_decoded_bounded_and_each_one_reported() {
     assert_eq!(url(&[b"_method=DEL%45TE"], true), ["key", "value:DELETE"]);
     assert_eq!(url(&[b"_method=de+l"], true), ["key", "value:de l"]);
-    assert_eq!(url(&[b"_method=PATCH&_method=DELETE"], true), ["key", "value:PATCH", "key", "value:DELETE"]);
+    assert_eq!(
+        url(&[b"_method=PATCH&_method=DELETE"], true),
+        ["key", "value:PATCH", "key", "value:DELETE"]
+    );
     assert_eq!(url(&[b"_method"], true), ["key", "value:"]);
     let long = format!("_method={}", "A".repeat(40));
-    assert_eq!(url(&[long.as_bytes()], true).get(1).map(String::as_str), Some("value:-"));
+    assert_eq!(
+        url(&[long.as_bytes()], true).get(1).map(String::as_str),
+        Some("value:-")
+    );
 }
 
 #[test]
@@ -135,21 +149,31 @@ fn multipart_parts_named_like_an_override_are_found() {
         part("form-data; name*=utf-8''_method", "DELETE"),
         part("name=\".method\"", "DELETE"),
         // Rack's `;\s*name=` also matches inside a quoted filename.
-        part("form-data; name=\"file\"; filename=\"a; name=_method; b\"", "x"),
+        part(
+            "form-data; name=\"file\"; filename=\"a; name=_method; b\"",
+            "x",
+        ),
         "--XyZ\r\nContent-Disposition: form-data;\r\n name=\"_method\"\r\n\r\nDELETE\r\n".into(),
         "--XyZ\ncontent-disposition: form-data; name=\"_method\"\n\nDELETE\n".into(),
     ];
     for (i, case) in cases.iter().enumerate() {
         let body = form(&[part("form-data; name=\"a\"", "1"), case.clone()]);
-        assert!(multipart(&[body.as_bytes()], false).contains(&"key".into()), "case {i}: {body:?}");
+        assert!(
+            multipart(&[body.as_bytes()], false).contains(&"key".into()),
+            "case {i}: {body:?}"
+        );
     }
 }
 
 #[test]
 fn multipart_file_content_that_mentions_the_override_is_not_an_override() {
-    let content = "Content-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE\r\n_method=DELETE";
+    let content =
+        "Content-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE\r\n_method=DELETE";
     let body = form(&[
-        part("form-data; name=\"upload\"; filename=\"notes.txt\"", content),
+        part(
+            "form-data; name=\"upload\"; filename=\"notes.txt\"",
+            content,
+        ),
         part("form-data; name=\"title\"", "name=\"_method\""),
     ]);
     assert_eq!(multipart(&[body.as_bytes()], false), Vec::<String>::new());
@@ -162,20 +186,34 @@ fn multipart_override_values_are_read_up_to_the_delimiter() {
     let body = form(&[part("form-data; name=\"_method\"", "")]);
     assert_eq!(multipart(&[body.as_bytes()], true), ["key", "value:"]);
     let body = form(&[part("form-data; name=\"_method\"", &"A".repeat(100))]);
-    assert_eq!(multipart(&[body.as_bytes()], true).get(1).map(String::as_str), Some("value:-"));
+    assert_eq!(
+        multipart(&[body.as_bytes()], true)
+            .get(1)
+            .map(String::as_str),
+        Some("value:-")
+    );
 }
 
 #[test]
 fn multipart_disposition_lines_too_long_to_read_are_unreadable() {
-    let long = format!("form-data; filename=\"{}\"; name=\"_method\"", "a".repeat(5000));
+    let long = format!(
+        "form-data; filename=\"{}\"; name=\"_method\"",
+        "a".repeat(5000)
+    );
     let body = form(&[part(&long, "DELETE")]);
     assert_eq!(multipart(&[body.as_bytes()], false), ["unreadable"]);
 }
 
 #[test]
 fn boundaries_cover_what_rfc_php_and_rack_each_read() {
-    assert_eq!(boundaries(b"multipart/form-data; boundary=abc"), [b"abc".to_vec()]);
-    assert_eq!(boundaries(b"multipart/form-data; BOUNDARY=\"a b\""), [b"a b".to_vec()]);
+    assert_eq!(
+        boundaries(b"multipart/form-data; boundary=abc"),
+        [b"abc".to_vec()]
+    );
+    assert_eq!(
+        boundaries(b"multipart/form-data; BOUNDARY=\"a b\""),
+        [b"a b".to_vec()]
+    );
     let both = boundaries(b"multipart/form-data; boundary=one; boundary=two");
     assert!(both.contains(&b"one".to_vec()) && both.contains(&b"two".to_vec()));
     assert_eq!(boundaries(b"multipart/form-data"), Vec::<Vec<u8>>::new());
@@ -193,10 +231,16 @@ fn every_split(body: &[u8], check: impl Fn(&[&[u8]])) {
 
 #[test]
 fn urlencoded_answers_do_not_depend_on_chunk_boundaries() {
-    for body in URL_OVERRIDES.iter().chain(URL_PLAIN).chain(&["_method=DEL%45TE&x=1"]) {
+    for body in URL_OVERRIDES
+        .iter()
+        .chain(URL_PLAIN)
+        .chain(&["_method=DEL%45TE&x=1"])
+    {
         for need_value in [false, true] {
             let whole = url(&[body.as_bytes()], need_value);
-            every_split(body.as_bytes(), |chunks| assert_eq!(url(chunks, need_value), whole, "{body} {chunks:?}"));
+            every_split(body.as_bytes(), |chunks| {
+                assert_eq!(url(chunks, need_value), whole, "{body} {chunks:?}")
+            });
         }
     }
 }
@@ -204,13 +248,21 @@ fn urlencoded_answers_do_not_depend_on_chunk_boundaries() {
 #[test]
 fn multipart_answers_do_not_depend_on_chunk_boundaries() {
     let bodies = [
-        form(&[part("form-data; name=\"a\"", "1"), part("form-data; name=\"_method\"", "DELETE")]),
-        form(&[part("form-data; name=\"f\"; filename=\"x\"", "name=\"_method\"\r\n--XY")]),
+        form(&[
+            part("form-data; name=\"a\"", "1"),
+            part("form-data; name=\"_method\"", "DELETE"),
+        ]),
+        form(&[part(
+            "form-data; name=\"f\"; filename=\"x\"",
+            "name=\"_method\"\r\n--XY",
+        )]),
     ];
     for body in &bodies {
         for need_value in [false, true] {
             let whole = multipart(&[body.as_bytes()], need_value);
-            every_split(body.as_bytes(), |chunks| assert_eq!(multipart(chunks, need_value), whole, "{chunks:?}"));
+            every_split(body.as_bytes(), |chunks| {
+                assert_eq!(multipart(chunks, need_value), whole, "{chunks:?}")
+            });
         }
     }
 }

@@ -75,3 +75,91 @@ pub(super) fn apply(
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, MethodOverride};
+    use crate::method_override::Params;
+
+    const BASE: &str = r#"
+[clerk]
+issuer = "https://clerk.example.com"
+jwks_url = "https://clerk.example.com/.well-known/jwks.json"
+[[upstreams]]
+name = "app"
+url = "http://127.0.0.1:3000"
+"#;
+
+    fn parse(server: &str, rest: &str) -> Result<Config, Vec<String>> {
+        let text = format!("[server]\n{server}\n{BASE}\n{rest}");
+        Config::parse(&text, "test.toml", &|_| None).map_err(|e| e.problems())
+    }
+
+    #[test]
+    fn overrides_are_refused_for_underscore_method_unless_configured_otherwise() {
+        let config = parse("", "[[routes]]\npath = \"/a\"\n").unwrap();
+        assert_eq!(
+            config.server.method_override_params,
+            Params::new(["_method"]).unwrap()
+        );
+        assert_eq!(config.defaults.method_override, MethodOverride::Refuse);
+        assert_eq!(config.routes[0].method_override, MethodOverride::Refuse);
+        let off = parse("method_override_params = []", "").unwrap();
+        assert!(off.server.method_override_params.is_empty());
+    }
+
+    #[test]
+    fn routes_take_the_defaults_mode_unless_they_set_their_own() {
+        let config = parse(
+            "",
+            "[defaults]\nmethod_override = \"authorize\"\n[[routes]]\npath = \"/a\"\n\
+             [[routes]]\npath = \"/b\"\nmethod_override = \"refuse\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.defaults.method_override, MethodOverride::Authorize);
+        assert_eq!(config.routes[0].method_override, MethodOverride::Authorize);
+        assert_eq!(config.routes[1].method_override, MethodOverride::Refuse);
+    }
+
+    #[test]
+    fn bad_modes_and_names_are_errors_that_name_the_key_and_the_fix() {
+        let problems = parse(
+            "method_override_params = [\"\", \"_method[]\"]",
+            "[[routes]]\nname = \"x\"\npath = \"/a\"\nmethod_override = \"allow\"\n",
+        )
+        .unwrap_err();
+        let has = |at: &str, text: &str| {
+            problems
+                .iter()
+                .any(|p| p.starts_with(at) && p.contains(text))
+        };
+        assert!(
+            has("server.method_override_params[0]", "like \"_method\""),
+            "{problems:#?}"
+        );
+        assert!(
+            has("server.method_override_params[1]", "without =, &"),
+            "{problems:#?}"
+        );
+        assert!(
+            has(
+                "route \"x\" (routes[0]).method_override",
+                "\"refuse\", \"authorize\""
+            ),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn authorize_without_any_parameter_is_a_warning() {
+        let config = parse(
+            "method_override_params = []",
+            "[defaults]\nmethod_override = \"authorize\"\n",
+        )
+        .unwrap();
+        assert!(config
+            .warnings
+            .iter()
+            .any(|w| w.at == "server.method_override_params"));
+    }
+}

@@ -34,9 +34,11 @@ fn urlencoded(judge: Option<Judge>) -> Scan {
 /// Only DELETE is refused (403), as for a member on an admin-only DELETE rule.
 fn member() -> Judge {
     Box::new(|value: &[u8]| {
-        value.eq_ignore_ascii_case(b"DELETE").then_some(Decision::Forbidden {
-            reason: reason::ROLE_MISSING,
-        })
+        value
+            .eq_ignore_ascii_case(b"DELETE")
+            .then_some(Decision::Forbidden {
+                reason: reason::ROLE_MISSING,
+            })
     })
 }
 
@@ -59,7 +61,8 @@ async fn drive(chunks: &[&str], scan: Scan) -> (String, bool, Verdict) {
 
 #[tokio::test]
 async fn the_chunk_that_completes_an_override_key_is_withheld_and_the_body_fails() {
-    let (passed, refused, verdict) = drive(&["a=1&", "_meth", "od=DELETE&b=2"], urlencoded(None)).await;
+    let (passed, refused, verdict) =
+        drive(&["a=1&", "_meth", "od=DELETE&b=2"], urlencoded(None)).await;
     assert_eq!(passed, "a=1&_meth");
     assert!(refused);
     assert_eq!(
@@ -79,14 +82,19 @@ async fn a_key_that_only_the_end_of_the_body_completes_is_never_released() {
 
 #[tokio::test]
 async fn authorize_mode_passes_an_allowed_override_whole_and_in_order() {
-    let (passed, refused, verdict) = drive(&["x=1&_method=PA", "TCH", "&y=2"], urlencoded(Some(member()))).await;
+    let (passed, refused, verdict) = drive(
+        &["x=1&_method=PA", "TCH", "&y=2"],
+        urlencoded(Some(member())),
+    )
+    .await;
     assert_eq!(passed, "x=1&_method=PATCH&y=2");
     assert!(!refused && verdict.get().is_none());
 }
 
 #[tokio::test]
 async fn authorize_mode_withholds_every_chunk_of_a_refused_value_and_leaves_its_decision() {
-    let (passed, refused, verdict) = drive(&["x=1&", "_method=DEL", "ETE"], urlencoded(Some(member()))).await;
+    let (passed, refused, verdict) =
+        drive(&["x=1&", "_method=DEL", "ETE"], urlencoded(Some(member()))).await;
     assert_eq!(passed, "x=1&");
     assert!(refused);
     assert_eq!(

@@ -47,7 +47,11 @@ fn member() -> String {
 }
 
 fn admin() -> String {
-    token(&with(claims(), "/metadata/roles", json!([{"name": "admin", "permissions": []}])))
+    token(&with(
+        claims(),
+        "/metadata/roles",
+        json!([{"name": "admin", "permissions": []}]),
+    ))
 }
 
 fn form(h: &Harness, path: &str, content_type: &str, body: &str, jwt: &str) -> Req {
@@ -94,11 +98,18 @@ async fn a_query_override_is_refused_before_the_upstream_sees_anything() {
         "/api/comments/1?_method[]=DELETE",
         "/api/comments/1?a=1;_METHOD=DELETE",
     ] {
-        let reply = h.client.send(form(&h, path, URLENCODED, "", &member())).await;
+        let reply = h
+            .client
+            .send(form(&h, path, URLENCODED, "", &member()))
+            .await;
         assert_eq!(outcome(&reply), refused(400, "method_override"), "{path}");
         // Refused on every route, and before authentication: anonymous too.
         let anon = h.client.send(h.client.request("POST", path)).await;
-        assert_eq!(outcome(&anon), refused(400, "method_override"), "{path} anonymous");
+        assert_eq!(
+            outcome(&anon),
+            refused(400, "method_override"),
+            "{path} anonymous"
+        );
     }
     assert_nothing_forwarded(&h, before, "query overrides");
 }
@@ -127,13 +138,28 @@ async fn urlencoded_body_overrides_are_refused_and_never_reach_the_upstream_whol
     // Content-Type is read as a form (Rack does); a PUT body is scanned too.
     let reply = h
         .client
-        .send(form(&h, "/api/projects/1", "Application/X-WWW-Form-Urlencoded; charset=UTF-8", "_method=GET", &member()))
+        .send(form(
+            &h,
+            "/api/projects/1",
+            "Application/X-WWW-Form-Urlencoded; charset=UTF-8",
+            "_method=GET",
+            &member(),
+        ))
         .await;
     assert_eq!(outcome(&reply), refused(400, "method_override"));
-    let mut put = form(&h, "/api/comments/1", URLENCODED, "_method=DELETE", &member());
+    let mut put = form(
+        &h,
+        "/api/comments/1",
+        URLENCODED,
+        "_method=DELETE",
+        &member(),
+    );
     *put.method_mut() = http::Method::PUT;
     put.headers_mut().remove("content-type");
-    assert_eq!(outcome(&h.client.send(put).await), refused(400, "method_override"));
+    assert_eq!(
+        outcome(&h.client.send(put).await),
+        refused(400, "method_override")
+    );
     assert_no_complete_body(&h, before, "_method=DELETE", "PUT without Content-Type");
 }
 
@@ -181,22 +207,41 @@ async fn a_multipart_part_named_like_the_override_is_refused() {
 #[tokio::test]
 async fn an_uploaded_file_that_mentions_the_override_is_forwarded_whole() {
     let h = refusing().await;
-    let content = "Content-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE\r\n_method=DELETE";
+    let content =
+        "Content-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE\r\n_method=DELETE";
     let body = multipart(&[
-        ("form-data; name=\"upload\"; filename=\"notes.txt\"", content),
+        (
+            "form-data; name=\"upload\"; filename=\"notes.txt\"",
+            content,
+        ),
         ("form-data; name=\"title\"", "about _method"),
     ]);
     let reply = h
         .client
-        .send(form(&h, "/api/comments/1", "multipart/form-data; boundary=\"B0uNd\"", &body, &member()))
+        .send(form(
+            &h,
+            "/api/comments/1",
+            "multipart/form-data; boundary=\"B0uNd\"",
+            &body,
+            &member(),
+        ))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let seen = h.echo.last().unwrap();
-    assert_eq!((seen.method.as_str(), &seen.body[..]), ("POST", body.as_bytes()));
+    assert_eq!(
+        (seen.method.as_str(), &seen.body[..]),
+        ("POST", body.as_bytes())
+    );
     // An ordinary form and a JSON body are forwarded whole too.
     let reply = h
         .client
-        .send(form(&h, "/api/comments/1", URLENCODED, "body=x_method%3DDELETE", &member()))
+        .send(form(
+            &h,
+            "/api/comments/1",
+            URLENCODED,
+            "body=x_method%3DDELETE",
+            &member(),
+        ))
         .await;
     assert_eq!(reply.status, 200);
     assert_eq!(&h.echo.last().unwrap().body[..], b"body=x_method%3DDELETE");
@@ -207,13 +252,25 @@ async fn authorize_mode_forwards_an_admins_override_and_refuses_a_members() {
     let h = authorizing().await;
     let reply = h
         .client
-        .send(form(&h, "/api/comments/1", URLENCODED, "body=bye&_method=delete", &admin()))
+        .send(form(
+            &h,
+            "/api/comments/1",
+            URLENCODED,
+            "body=bye&_method=delete",
+            &admin(),
+        ))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(&h.echo.last().unwrap().body[..], b"body=bye&_method=delete");
     let reply = h
         .client
-        .send(form(&h, "/api/comments/1?_method=DELETE", URLENCODED, "", &admin()))
+        .send(form(
+            &h,
+            "/api/comments/1?_method=DELETE",
+            URLENCODED,
+            "",
+            &admin(),
+        ))
         .await;
     assert_eq!(reply.status, 200);
 
@@ -228,14 +285,26 @@ async fn authorize_mode_forwards_an_admins_override_and_refuses_a_members() {
     let multipart_body = multipart(&[("form-data; name=\"_method\"", "DELETE")]);
     let reply = h
         .client
-        .send(form(&h, "/api/comments/1", "multipart/form-data; boundary=B0uNd", &multipart_body, &member()))
+        .send(form(
+            &h,
+            "/api/comments/1",
+            "multipart/form-data; boundary=B0uNd",
+            &multipart_body,
+            &member(),
+        ))
         .await;
     assert_eq!(outcome(&reply), refused(403, "role_missing"));
     assert_no_complete_body(&h, before, &multipart_body, "member's multipart override");
     let before = h.echo.count();
     let reply = h
         .client
-        .send(form(&h, "/api/comments/1?_method=DELETE", URLENCODED, "", &member()))
+        .send(form(
+            &h,
+            "/api/comments/1?_method=DELETE",
+            URLENCODED,
+            "",
+            &member(),
+        ))
         .await;
     assert_eq!(outcome(&reply), refused(403, "role_missing"));
     assert_nothing_forwarded(&h, before, "member's query override");
@@ -246,7 +315,13 @@ async fn authorize_mode_passes_an_override_the_rules_allow_and_refuses_a_non_met
     let h = authorizing().await;
     let reply = h
         .client
-        .send(form(&h, "/api/comments/1", URLENCODED, "_method=PATCH&body=x", &member()))
+        .send(form(
+            &h,
+            "/api/comments/1",
+            URLENCODED,
+            "_method=PATCH&body=x",
+            &member(),
+        ))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(&h.echo.last().unwrap().body[..], b"_method=PATCH&body=x");
@@ -269,7 +344,13 @@ async fn a_json_body_override_is_refused() {
     let body = r#"{"_method":"DELETE"}"#;
     let reply = h
         .client
-        .send(form(&h, "/api/comments/1", "application/json", body, &member()))
+        .send(form(
+            &h,
+            "/api/comments/1",
+            "application/json",
+            body,
+            &member(),
+        ))
         .await;
     assert_eq!(outcome(&reply), refused(400, "method_override"));
     assert_no_complete_body(&h, before, body, "JSON override");
