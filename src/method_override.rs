@@ -19,6 +19,7 @@
 //! scanned.
 
 pub mod body;
+pub mod boundary;
 mod key;
 pub mod multipart;
 pub mod urlencoded;
@@ -226,7 +227,7 @@ where
         if essence.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
             urlencoded = Some(UrlScanner::new(need_value));
         } else if essence.len() > 10 && essence[..10].eq_ignore_ascii_case(b"multipart/") {
-            for boundary in multipart::boundaries(value) {
+            for boundary in boundary::boundaries(value) {
                 multipart.push(MultipartScanner::new(&boundary, need_value));
             }
         }

@@ -5,7 +5,8 @@ use std::ops::ControlFlow;
 
 use proptest::prelude::*;
 
-use super::multipart::{boundaries, MultipartScanner};
+use super::boundary::boundaries;
+use super::multipart::MultipartScanner;
 use super::urlencoded::UrlScanner;
 use super::{Event, Params};
 
