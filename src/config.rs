@@ -67,6 +67,8 @@ pub struct Server {
     pub forward_preflight: bool,
     /// HTTPS on the public listener, when set.
     pub tls: Option<TlsFiles>,
+    /// Method override parameter names (`_method`), normalized; empty: not checked.
+    pub method_override_params: crate::method_override::Params,
 }
 
 /// Where verification keys come from.
@@ -231,6 +233,15 @@ pub enum Mode {
     Report,
 }
 
+/// What a method override parameter (`_method=DELETE`) gets on a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodOverride {
+    /// 400 `method_override`, whatever the overridden method.
+    Refuse,
+    /// Forwarded only when the overridden request would itself be forwarded.
+    Authorize,
+}
+
 /// How user ids appear in logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserIdLogging {
@@ -290,6 +301,8 @@ pub struct Route {
     /// `Upgrade` protocols tunnelled on this route (lowercase; never `h2c`); an upgrade to
     /// anything else is stripped and the request forwarded as a plain one.
     pub upgrades: Vec<String>,
+    /// What a method override parameter gets here.
+    pub method_override: MethodOverride,
     pub permissions_all: Vec<String>,
     pub permissions_any: Vec<String>,
     pub roles_any: Vec<String>,

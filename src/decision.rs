@@ -100,4 +100,7 @@ pub mod reason {
     pub const HOST_AMBIGUOUS: &str = "host_ambiguous";
     pub const HOST_INVALID: &str = "host_invalid";
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    /// A `_method` override parameter (query or form body) that is refused, or that names a
+    /// method that is not a token (400).
+    pub const METHOD_OVERRIDE: &str = "method_override";
 }

@@ -19,13 +19,14 @@ use crate::access_log;
 use crate::body::RequestBody;
 use crate::cache::TokenCache;
 use crate::clock::Clock;
-use crate::config::{Config, Mode};
+use crate::config::{Config, MethodOverride, Mode};
 use crate::decide::decide;
 use crate::decision::Decision;
 use crate::forward;
 use crate::handshake::exchange::Exchanger;
 use crate::handshake::flow::{authenticate_browser, Context as BrowserContext};
 use crate::jwks::KeyStore;
+use crate::method_override::{self, Verdict};
 use crate::metrics::{KindLabel, Metrics, RouteDecision, RouteMetrics};
 use crate::request::Facts;
 use crate::respond::{self, Body, Rendering};
@@ -51,6 +52,12 @@ pub struct Snapshot {
     pub webhook: Option<Endpoint>,
     /// The public listener's TLS settings, when `[server] tls_cert` is set.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl AsRef<Config> for Snapshot {
+    fn as_ref(&self) -> &Config {
+        &self.config
+    }
 }
 
 /// The route name of requests refused before routing (400).
@@ -145,7 +152,7 @@ struct Outcome {
 
 async fn pipeline(
     shared: &Shared,
-    snapshot: &Snapshot,
+    snapshot: &Arc<Snapshot>,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Outcome {
@@ -204,6 +211,29 @@ async fn pipeline(
         }
     };
     let route = config.route_for(facts.method, &facts.path);
+    // `?_method=DELETE` on a refusing route: 400 before any authentication work.
+    if route.method_override == MethodOverride::Refuse
+        && route.mode == Mode::Enforce
+        && method_override::in_query(facts.query, &config.server.method_override_params)
+    {
+        let decision = method_override::refused();
+        let rendering = Rendering {
+            method: facts.method,
+            page: false,
+            return_to: None,
+            handshake: None,
+        };
+        let response = respond::respond(&decision, &rendering, config);
+        return Outcome {
+            route: route.name.clone(),
+            decision,
+            shadow: None,
+            user: None,
+            auth_seconds: 0.0,
+            upstream_seconds: None,
+            response,
+        };
+    }
     let browser = authenticate_browser(
         &parts,
         &BrowserContext {
@@ -219,7 +249,13 @@ async fn pipeline(
     )
     .await;
     let auth = browser.auth;
-    let enforced = decide(&facts, route, &auth, config);
+    let mut enforced = decide(&facts, route, &auth, config);
+    if enforced == Decision::Forward {
+        // Query overrides on an authorizing route: the overridden method must pass too.
+        if let Some(d) = method_override::check_query(&facts, route, &auth, config) {
+            enforced = d;
+        }
+    }
     if tracing::enabled!(tracing::Level::DEBUG) {
         for c in crate::explain::rule_checks(route, &auth, config) {
             tracing::debug!(
@@ -262,6 +298,16 @@ async fn pipeline(
         append_cookies(&mut response, browser.set_cookies);
         return outcome(decision, response, None);
     }
+    let scan = method_override::plan(
+        &parts.headers,
+        hyper::body::Body::is_end_stream(&body),
+        route,
+        snapshot,
+        &facts,
+        &auth,
+    );
+    // What answering a stopped body needs, kept only when the body is scanned.
+    let stopped_rendering = scan.as_ref().map(|_| StoppedRendering::new(&facts, route));
     drop(facts);
     let upstream_index = route.upstream;
     let Some(upstream) = config.upstreams.get(upstream_index) else {
@@ -291,12 +337,14 @@ async fn pipeline(
         );
     }
     let body = RequestBody::new(body, route.max_body_bytes, config.limits.body_min_rate);
+    let (body, verdict) = method_override::wrap(body, scan);
     let identity_headers = browser.session.as_deref().map(|s| &*s.headers);
     let tls = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.tls);
     // Only the protocols the route allows; `None` (no upgrade, or none allowed) forwards a
     // plain request, cleaned of `Upgrade`, `Connection` and `HTTP2-Settings`.
     let upgrade = tunnel::requested(&parts, &route.upgrades);
     forward::prepare(&mut parts, identity_headers, peer.ip(), tls, config);
+    let version = parts.version;
     if let Some(protocol) = upgrade {
         let client = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
         tunnel::restore(&mut parts, protocol.clone());
@@ -335,6 +383,11 @@ async fn pipeline(
                     error = e.kind(),
                     "upstream upgrade failed"
                 );
+                let stopped = stopped_answer(&verdict, &stopped_rendering, version, config);
+                if let Some((d, mut response)) = stopped {
+                    append_cookies(&mut response, browser.set_cookies);
+                    return outcome(d, response, None);
+                }
                 let mut resp = respond::upstream_error(e.reason());
                 resp.extensions_mut().insert(UpstreamFailure);
                 resp
@@ -343,7 +396,6 @@ async fn pipeline(
         append_cookies(&mut response, browser.set_cookies);
         return outcome(decision, response, None);
     }
-    let version = parts.version;
     let mut decision = decision;
     let sent = Instant::now();
     let result = snapshot
@@ -351,6 +403,11 @@ async fn pipeline(
         .send(upstream_index, Request::from_parts(parts, body))
         .await;
     let upstream_seconds = sent.elapsed().as_secs_f64();
+    // A body stopped for a method override: answer the verdict, whatever the upstream did.
+    if let Some((d, mut response)) = stopped_answer(&verdict, &stopped_rendering, version, config) {
+        append_cookies(&mut response, browser.set_cookies);
+        return outcome(d, response, Some(upstream_seconds));
+    }
     let mut response = match result {
         Ok(resp) => {
             let status = resp.status().as_u16();
@@ -399,6 +456,52 @@ async fn pipeline(
     };
     append_cookies(&mut response, browser.set_cookies);
     outcome(decision, response, Some(upstream_seconds))
+}
+
+/// How to render the decision of a body stopped by a method override.
+struct StoppedRendering {
+    method: http::Method,
+    page: bool,
+    return_to: String,
+}
+
+impl StoppedRendering {
+    fn new(facts: &crate::request::Facts<'_>, route: &crate::config::Route) -> Self {
+        StoppedRendering {
+            method: facts.method.clone(),
+            page: facts.is_page(route.respond),
+            return_to: facts.path_and_query(),
+        }
+    }
+}
+
+/// The answer to a body that [`method_override`] stopped, if it was stopped. The client's
+/// body was not read to its end, so an HTTP/1 connection is closed after the answer.
+fn stopped_answer(
+    verdict: &Option<Verdict>,
+    rendering: &Option<StoppedRendering>,
+    version: http::Version,
+    config: &Config,
+) -> Option<(Decision, Response<Body>)> {
+    let decision = verdict.as_ref()?.get()?.clone();
+    let r = rendering.as_ref()?;
+    let mut resp = respond::respond(
+        &decision,
+        &Rendering {
+            method: &r.method,
+            page: r.page,
+            return_to: Some(&r.return_to),
+            handshake: None,
+        },
+        config,
+    );
+    if version < http::Version::HTTP_2 {
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    Some((decision, resp))
 }
 
 /// Adds the `Set-Cookie` directives of a handshake exchange to whatever answer was chosen.

@@ -31,7 +31,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use prometheus_client::metrics::histogram::Histogram;
 use tower_service::Service;
 
-use crate::body::RequestBody;
 use crate::config::{Scheme, Upstream};
 use crate::decision::reason;
 use crate::metrics::{status_class, Metrics, UpstreamLabels};
@@ -102,6 +101,8 @@ impl UpstreamError {
     }
 }
 
+/// What goes upstream: the client's body, scanned for method overrides when it is a form.
+type RequestBody = crate::method_override::ScannedBody;
 type Sender = http1::SendRequest<RequestBody>;
 type Io = hyper_rustls::MaybeHttpsStream<hyper_util::rt::TokioIo<tokio::net::TcpStream>>;
 

@@ -23,8 +23,8 @@ use super::raw::{
 };
 use super::{
     Access, CacheSettings, Clerk, Config, Handshake, IdentityHeaders, KeySource, Limits, Logging,
-    Mode, Onboarding, RedirectTarget, Redirects, Respond, Revocation, Route, Scheme, Server,
-    TlsFiles, Upstream, UserIdLogging, Webhooks,
+    MethodOverride, Mode, Onboarding, RedirectTarget, Redirects, Respond, Revocation, Route,
+    Scheme, Server, TlsFiles, Upstream, UserIdLogging, Webhooks,
 };
 use crate::route::{MethodSet, Pattern, RouteTable};
 use crate::token::claims::{validate_pointer, ClaimPointers};
@@ -33,6 +33,7 @@ use crate::token::verify::VerifyOptions;
 mod checks;
 mod clerk;
 mod headers;
+mod method_override;
 mod routes;
 mod sections;
 mod upgrades;
@@ -117,6 +118,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
     for route in routes.iter_mut().chain(std::iter::once(&mut defaults)) {
         route.max_body_bytes = route.max_body_bytes.or(limits.max_body_bytes);
     }
+    method_override::apply(&raw, &server, &mut routes, &mut defaults, &mut p);
     let table = build_table(&routes, &mut p);
     if claims.onboarding_status.is_none()
         && routes

@@ -104,6 +104,10 @@ pub struct RawServer {
     /// `authenticate` (default: decided like any request) or `forward` (to the upstream,
     /// without identity, since browsers send preflights without credentials).
     pub cors_preflight: Option<String>,
+    /// Form and query parameters that frameworks read as a method override (Rails, Laravel,
+    /// Symfony, Sinatra): refused or authorized per route. Default `["_method"]`; `[]`
+    /// turns the check off.
+    pub method_override_params: Option<Vec<String>>,
 }
 
 /// `[clerk]`: the key source and the token rules.
@@ -270,6 +274,9 @@ pub struct RawDefaults {
     /// Upgrade protocols (`Upgrade` tokens) tunnelled for unmatched requests. Default
     /// `["websocket"]`; `h2c` is never allowed.
     pub upgrades: Option<Vec<String>>,
+    /// `refuse` (default) or `authorize`: what a method override parameter gets, here and
+    /// on every route without its own `method_override`.
+    pub method_override: Option<String>,
 }
 
 /// `[[routes]]`.
@@ -296,6 +303,9 @@ pub struct RawRoute {
     /// Upgrade protocols (`Upgrade` tokens) tunnelled on this route; others are stripped.
     /// Default `["websocket"]`; `[]` tunnels nothing; `h2c` is never allowed.
     pub upgrades: Option<Vec<String>>,
+    /// `refuse` or `authorize` (the overridden method must pass the route table too).
+    /// Default `[defaults] method_override`.
+    pub method_override: Option<String>,
 }
 
 /// `[cache]`: the verified-token cache (on by default).

@@ -179,6 +179,8 @@ pub(super) fn compile_defaults(
         mode: enum_value(p, "defaults.mode", raw.mode.as_deref(), global_mode, MODE),
         max_body_bytes: None,
         upgrades: compile_upgrades(p, "defaults.upgrades", raw.upgrades.as_deref()),
+        // Set by `method_override::apply`, which knows `[defaults]`.
+        method_override: MethodOverride::Refuse,
         permissions_all: Vec::new(),
         permissions_any: Vec::new(),
         roles_any: Vec::new(),
@@ -308,6 +310,7 @@ pub(super) fn compile_route(
             MODE,
         ),
         upgrades: compile_upgrades(p, &format!("{at}.upgrades"), raw.upgrades.as_deref()),
+        method_override: MethodOverride::Refuse,
         permissions_all: string_list(p, &format!("{at}.permissions_all"), &raw.permissions_all),
         permissions_any: string_list(p, &format!("{at}.permissions_any"), &raw.permissions_any),
         roles_any: string_list(p, &format!("{at}.roles_any"), &raw.roles_any),

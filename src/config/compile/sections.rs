@@ -79,6 +79,7 @@ pub(super) fn compile_server(raw: &RawServer, p: &mut Problems) -> Server {
         workers,
         forward_preflight,
         tls,
+        method_override_params: super::method_override::compile_params(raw, p),
     }
 }
 

@@ -11,6 +11,7 @@ mod class02_claims;
 mod class03_type_confusion;
 mod class04_header_spoofing;
 mod class05_path_confusion;
+mod class06_method_override;
 mod class06_methods;
 mod class07_smuggling;
 mod class07_upgrades;
