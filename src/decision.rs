@@ -95,4 +95,10 @@ pub mod reason {
     pub const HOST_AMBIGUOUS: &str = "host_ambiguous";
     pub const HOST_INVALID: &str = "host_invalid";
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    /// A standard method in another case (`get`, `Post`): 400.
+    pub const METHOD_INVALID: &str = "method_invalid";
+    /// An HTTP/1.1 request without `Host`, or an HTTP/2 one without `:authority` or `Host`.
+    pub const HOST_MISSING: &str = "host_missing";
+    /// A request transfer coding other than exactly `chunked`: 501.
+    pub const TRANSFER_CODING_UNSUPPORTED: &str = "transfer_coding_unsupported";
 }
