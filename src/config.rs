@@ -344,6 +344,8 @@ impl Config {
 }
 
 #[cfg(test)]
+mod defaults_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
