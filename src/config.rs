@@ -366,6 +366,8 @@ impl Config {
 }
 
 #[cfg(test)]
+mod defaults_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;

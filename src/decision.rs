@@ -103,4 +103,10 @@ pub mod reason {
     /// A `_method` override parameter (query or form body) that is refused, or that names a
     /// method that is not a token (400).
     pub const METHOD_OVERRIDE: &str = "method_override";
+    /// A standard method in another case (`get`, `Post`): 400.
+    pub const METHOD_INVALID: &str = "method_invalid";
+    /// An HTTP/1.1 request without `Host`, or an HTTP/2 one without `:authority` or `Host`.
+    pub const HOST_MISSING: &str = "host_missing";
+    /// A request transfer coding other than exactly `chunked`: 501.
+    pub const TRANSFER_CODING_UNSUPPORTED: &str = "transfer_coding_unsupported";
 }

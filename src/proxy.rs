@@ -181,7 +181,9 @@ async fn pipeline(
     }
     let auth_started = Instant::now();
     let (mut parts, body) = req.into_parts();
-    let facts = match Facts::read(&parts.method, &parts.uri, &parts.headers) {
+    let facts = match crate::request::check_message(parts.version, &parts.uri, &parts.headers)
+        .and_then(|()| Facts::read(&parts.method, &parts.uri, &parts.headers))
+    {
         Ok(facts) => facts,
         Err(reason) => {
             let decision = Decision::BadRequest { reason };

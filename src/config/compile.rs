@@ -110,7 +110,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         .routes
         .iter()
         .enumerate()
-        .map(|(i, r)| compile_route(i, r, &upstreams, global_mode, &mut p))
+        .map(|(i, r)| compile_route(i, r, &upstreams, &defaults, &mut p))
         .collect();
     check_route_names(&routes, &mut p);
     let mut routes = routes;

@@ -8,6 +8,7 @@ mod admin;
 mod cache;
 mod cli;
 mod decision_order;
+mod defaults;
 mod deploy;
 mod edge;
 mod forwarding;

@@ -203,11 +203,20 @@ pub(super) fn string_list(p: &mut Problems, at: &str, value: &Option<Vec<String>
     list
 }
 
+/// Compiles one route. `onboarding`, `respond`, `upstream` and `mode` fall back to the
+/// compiled `defaults` when the route does not set them, so `[defaults]` is the default of
+/// every route as well as the rule for paths no route matches (`[defaults] mode` itself
+/// falls back to `[server] mode`).
+///
+/// `access` is the exception, on purpose: `[defaults] access` is `signed_in` (the route
+/// default anyway) or `deny`, and inheriting `deny` would make every route that does not
+/// repeat `access = "signed_in"` refuse everyone: a route exists to say who may pass, while
+/// `[defaults] access = "deny"` says that paths no route lists are closed.
 pub(super) fn compile_route(
     index: usize,
     raw: &RawRoute,
     upstreams: &[Upstream],
-    global_mode: Mode,
+    defaults: &Route,
     p: &mut Problems,
 ) -> Route {
     let path = raw.path.clone().unwrap_or_default();
@@ -271,25 +280,23 @@ pub(super) fn compile_route(
         name: Arc::from(name.as_str()),
         pattern,
         methods,
-        upstream: upstream_index(
-            p,
-            &format!("{at}.upstream"),
-            raw.upstream.as_deref(),
-            upstreams,
-        ),
+        upstream: match raw.upstream.as_deref() {
+            Some(name) => upstream_index(p, &format!("{at}.upstream"), Some(name), upstreams),
+            None => defaults.upstream,
+        },
         access,
         onboarding: enum_value(
             p,
             &format!("{at}.onboarding"),
             raw.onboarding.as_deref(),
-            Onboarding::Required,
+            defaults.onboarding,
             ONBOARDING,
         ),
         respond: enum_value(
             p,
             &format!("{at}.respond"),
             raw.respond.as_deref(),
-            Respond::Auto,
+            defaults.respond,
             RESPOND,
         ),
         max_body_bytes: match raw.max_body_bytes {
@@ -306,7 +313,7 @@ pub(super) fn compile_route(
             p,
             &format!("{at}.mode"),
             raw.mode.as_deref(),
-            global_mode,
+            defaults.mode,
             MODE,
         ),
         upgrades: compile_upgrades(p, &format!("{at}.upgrades"), raw.upgrades.as_deref()),

@@ -9,12 +9,14 @@
 mod class01_forgery;
 mod class02_claims;
 mod class03_type_confusion;
+mod class04_framing_and_routing_headers;
 mod class04_header_spoofing;
 mod class05_path_confusion;
 mod class06_method_override;
 mod class06_methods;
 mod class07_smuggling;
 mod class07_upgrades;
+mod class07_transfer_codings;
 mod class08_open_redirects;
 mod class09_exhaustion;
 mod class09_h2_floods;
