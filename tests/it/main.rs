@@ -9,6 +9,7 @@ mod cache;
 mod cli;
 mod decision_order;
 mod deploy;
+mod docs;
 mod edge;
 mod forwarding;
 mod handshake;
