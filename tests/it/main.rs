@@ -10,6 +10,7 @@ mod cli;
 mod decision_order;
 mod defaults;
 mod deploy;
+mod docs;
 mod edge;
 mod forwarding;
 mod handshake;
