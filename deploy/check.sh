@@ -156,7 +156,7 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-# The metric names doorman exports (README "Operations"), and those announced for newer
+# The metric names doorman exports (docs/operations.md), and those announced for newer
 # versions. Histograms are referenced as <name>_bucket, _sum and _count.
 check_metric_names() {
     have_python || skip "python3 not available"

@@ -1,10 +1,20 @@
 //! The request body on its way upstream: streamed as it arrives, refused once it passes the
-//! route's `max_body_bytes`.
+//! route's `max_body_bytes`, cut off when the client sends it too slowly.
 //!
 //! A `Content-Length` above the limit is refused before anything is sent (413, the upstream
 //! sees nothing). A body without a length (chunked, HTTP/2) is counted as it streams; the
 //! frame that passes the limit ends the upstream request with an error that the proxy turns
 //! into 413. No allocation, no buffering.
+//!
+//! A body that falls below `[limits] request_body_min_rate` after `request_body_timeout`
+//! ([`min_rate`]) ends the upstream request with [`TooSlow`] (408 for the client, the upstream
+//! never sees the end of the body, its connection is closed rather than reused). A body that
+//! arrives with its head never arms a timer.
+
+mod min_rate;
+
+pub use min_rate::MinRate;
+use min_rate::RateGuard;
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -26,6 +36,18 @@ impl fmt::Display for TooLarge {
 
 impl StdError for TooLarge {}
 
+/// The client sent its body slower than `[limits] request_body_min_rate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooSlow;
+
+impl fmt::Display for TooSlow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("request body slower than [limits] request_body_min_rate")
+    }
+}
+
+impl StdError for TooSlow {}
+
 /// The client's body broke (a malformed chunk, a reset): the client's fault, not the
 /// upstream's.
 #[derive(Debug)]
@@ -43,18 +65,22 @@ impl StdError for ClientBody {
     }
 }
 
-/// A client body with an optional byte limit.
+/// A client body with an optional byte limit and a minimum rate.
 pub struct RequestBody {
     inner: Incoming,
     /// Bytes still allowed; `None`: no limit.
     remaining: Option<u64>,
+    /// The rate check; `None` for a body that is already complete.
+    rate: Option<RateGuard>,
 }
 
 impl RequestBody {
-    pub fn new(inner: Incoming, limit: Option<usize>) -> Self {
+    pub fn new(inner: Incoming, limit: Option<usize>, rate: MinRate) -> Self {
+        let rate = (!inner.is_end_stream()).then(|| RateGuard::new(rate));
         RequestBody {
             inner,
             remaining: limit.map(|l| u64::try_from(l).unwrap_or(u64::MAX)),
+            rate,
         }
     }
 }
@@ -70,6 +96,9 @@ impl Body for RequestBody {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
+                if let Some(rate) = this.rate.as_mut() {
+                    rate.on_frame(frame.data_ref().map_or(0, Bytes::len));
+                }
                 if let (Some(remaining), Some(data)) = (this.remaining.as_mut(), frame.data_ref()) {
                     let len = u64::try_from(data.len()).unwrap_or(u64::MAX);
                     if len > *remaining {
@@ -81,7 +110,10 @@ impl Body for RequestBody {
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(ClientBody(e))))),
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => match this.rate.as_mut().map(|r| r.on_pending(cx)) {
+                Some(Poll::Ready(())) => Poll::Ready(Some(Err(Box::new(TooSlow)))),
+                _ => Poll::Pending,
+            },
         }
     }
 
@@ -107,6 +139,11 @@ pub fn declared_too_large(headers: &http::HeaderMap, limit: Option<usize>) -> bo
 /// True when `err`'s chain holds [`TooLarge`].
 pub fn is_too_large(err: &(dyn StdError + 'static)) -> bool {
     chain_has::<TooLarge>(err)
+}
+
+/// True when `err`'s chain holds [`TooSlow`].
+pub fn is_too_slow(err: &(dyn StdError + 'static)) -> bool {
+    chain_has::<TooSlow>(err)
 }
 
 /// True when `err`'s chain holds [`ClientBody`].

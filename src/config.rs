@@ -71,6 +71,8 @@ pub struct Server {
     pub forward_preflight: bool,
     /// HTTPS on the public listener, when set.
     pub tls: Option<TlsFiles>,
+    /// Method override parameter names (`_method`), normalized; empty: not checked.
+    pub method_override_params: crate::method_override::Params,
 }
 
 /// Where verification keys come from.
@@ -173,6 +175,12 @@ pub struct Limits {
     pub max_token_bytes: usize,
     pub header_read_timeout: Duration,
     pub max_header_bytes: usize,
+    /// The request body's minimum rate (grace period and bytes per second).
+    pub body_min_rate: crate::body::MinRate,
+    /// How long a response may make no progress towards its client.
+    pub response_write_timeout: Duration,
+    /// HTTP/2 control-frame flood limits.
+    pub http2_flood: crate::server::FloodLimits,
 }
 
 /// The certificate and key files of the public listener.
@@ -210,6 +218,15 @@ pub enum Mode {
     Enforce,
     /// Forward everything; log and count the decision that would have been taken.
     Report,
+}
+
+/// What a method override parameter (`_method=DELETE`) gets on a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodOverride {
+    /// 400 `method_override`, whatever the overridden method.
+    Refuse,
+    /// Forwarded only when the overridden request would itself be forwarded.
+    Authorize,
 }
 
 /// How user ids appear in logs.
@@ -267,6 +284,11 @@ pub struct Route {
     pub mode: Mode,
     /// Largest request body (413 beyond); `None`: no limit.
     pub max_body_bytes: Option<usize>,
+    /// `Upgrade` protocols tunnelled on this route (lowercase; never `h2c`); an upgrade to
+    /// anything else is stripped and the request forwarded as a plain one.
+    pub upgrades: Vec<String>,
+    /// What a method override parameter gets here.
+    pub method_override: MethodOverride,
 }
 
 /// `[cache]`: bounds of the verified-token cache.
@@ -333,6 +355,10 @@ impl Config {
 }
 
 #[cfg(test)]
+mod defaults_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_slow_clients;

@@ -118,10 +118,24 @@ pub mod reason {
     pub const UPSTREAM_UNREACHABLE: &str = "upstream_unreachable";
     pub const UPSTREAM_TIMEOUT: &str = "upstream_timeout";
     pub const UPSTREAM_FAILED: &str = "upstream_failed";
+    /// The upstream answered 101 to a request that did not ask to upgrade, or switched to a
+    /// protocol that was not forwarded (502; nothing is tunnelled).
+    pub const UPSTREAM_UNEXPECTED_UPGRADE: &str = "upstream_unexpected_upgrade";
     pub const HOST_MISMATCH: &str = "host_mismatch";
     pub const BODY_TOO_LARGE: &str = "body_too_large";
     pub const BODY_INVALID: &str = "body_invalid";
+    /// The request body arrived slower than `[limits] request_body_min_rate` (408).
+    pub const BODY_TOO_SLOW: &str = "body_too_slow";
     pub const HOST_AMBIGUOUS: &str = "host_ambiguous";
     pub const HOST_INVALID: &str = "host_invalid";
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    /// A `_method` override parameter (query or form body) that is refused, or that names a
+    /// method that is not a token (400).
+    pub const METHOD_OVERRIDE: &str = "method_override";
+    /// A standard method in another case (`get`, `Post`): 400.
+    pub const METHOD_INVALID: &str = "method_invalid";
+    /// An HTTP/1.1 request without `Host`, or an HTTP/2 one without `:authority` or `Host`.
+    pub const HOST_MISSING: &str = "host_missing";
+    /// A request transfer coding other than exactly `chunked`: 501.
+    pub const TRANSFER_CODING_UNSUPPORTED: &str = "transfer_coding_unsupported";
 }

@@ -1,9 +1,11 @@
 //! Turning a client request into the request the upstream sees.
 //!
-//! Order matters and is fixed: one pass over the header names removes hop-by-hop headers,
-//! every header named in `Connection`, every identity header (any case, any count, `_`
-//! spelled for `-`), method-override headers and, from untrusted peers, forwarding headers;
-//! then `X-Forwarded-*` are set (appended to only for trusted peers); identity headers are
+//! Order matters and is fixed: one pass over the header names removes hop-by-hop headers
+//! and underscore spellings of framing headers (`Content_Length`), every header named in
+//! `Connection`, every identity header (any case, any count, `_` spelled for `-`),
+//! method-override headers and, from untrusted peers, forwarding headers (including every
+//! `x-envoy-*`); the `cookie` fields of an HTTP/2 request are joined into one `Cookie`
+//! line (RFC 9113 §8.2.3); then `X-Forwarded-*` are set (appended to only for trusted peers); identity headers are
 //! added last, so no client header can remove or replace them. The hot path allocates only
 //! when there is something to remove and never parses a header name: names are compared as
 //! the lowercase strings the parser produced. The path forwarded is the validated path that
@@ -22,11 +24,14 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
-/// Hop-by-hop headers (RFC 9110 §7.6.1 and the usual non-standard ones).
+/// Hop-by-hop headers (RFC 9110 §7.6.1 and the usual non-standard ones), and
+/// `HTTP2-Settings`, which only means something on the connection of an h2c upgrade
+/// (RFC 7540 §3.2.1), an upgrade doorman never forwards.
 fn is_hop_by_hop(name: &str) -> bool {
     matches!(
         name,
         "connection"
+            | "http2-settings"
             | "keep-alive"
             | "proxy-connection"
             | "proxy-authenticate"
@@ -36,6 +41,23 @@ fn is_hop_by_hop(name: &str) -> bool {
             | "transfer-encoding"
             | "upgrade"
     )
+}
+
+/// An underscore spelling (`Content_Length`, `Transfer_Encoding`, `Keep_Alive`) of a
+/// hop-by-hop header or of `Content-Length`. Stacks that fold `_` into `-` (CGI-style
+/// servers, some Python and Ruby ones) would read it next to, or instead of, the framing
+/// header hyper produced; no legitimate client sends one. `Host`, `TE`, `Trailer`, `Upgrade`
+/// and `Connection` have no `-`, so they have no such spelling.
+fn is_underscored_framing(name: &str) -> bool {
+    const FRAMING: &[&str] = &[
+        "content-length",
+        "transfer-encoding",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+    ];
+    name.contains('_') && FRAMING.iter().any(|w| spells(name, w))
 }
 
 /// `name` with `_` read as `-` equals `want` (lowercase, `-` spelled): CGI-style stacks
@@ -59,13 +81,16 @@ fn is_method_override(name: &str) -> bool {
     .any(|w| spells(name, w))
 }
 
-/// Headers only a trusted proxy may set (`X-Forwarded-For` is rebuilt either way),
-/// including those frameworks use to rewrite the scheme, port, prefix or path after doorman
-/// matched the one it saw.
+/// Headers only a trusted proxy may set (`X-Forwarded-For` is rebuilt either way): those
+/// that frameworks and proxies read for the client address, scheme, host, port, prefix, path
+/// or method, which would let a client rewrite, after doorman matched one request, what the
+/// application sees. Every `x-envoy-*` header counts too (see [`is_envoy`]).
 fn is_forwarding(name: &str) -> bool {
     const FORWARDING: &[&str] = &[
+        // RFC 7239 and the X-Forwarded-* family read by Spring's ForwardedHeaderFilter,
+        // Symfony's trusted headers, ASP.NET Core's ForwardedHeaders, Werkzeug's ProxyFix,
+        // Rack, Django and Express (`trust proxy`).
         "forwarded",
-        "x-real-ip",
         "x-forwarded-for",
         "x-forwarded-proto",
         "x-forwarded-host",
@@ -76,15 +101,65 @@ fn is_forwarding(name: &str) -> bool {
         "x-forwarded-ssl",
         "x-forwarded-path",
         "x-forwarded-uri",
-        "x-original-url",
-        "x-original-uri",
-        "x-rewrite-url",
-        "front-end-https",
+        // Gunicorn's `secure_scheme_headers`.
+        "x-forwarded-protocol",
+        // Traefik's forwardAuth sends the original method and URI as these.
+        "x-forwarded-method",
+        // The client address: nginx's realip module, Akamai/Cloudflare, Cloudflare, Fastly,
+        // Rackspace, ingress-nginx's copy of the original X-Forwarded-For.
+        "x-real-ip",
         "x-client-ip",
         "true-client-ip",
+        "cf-connecting-ip",
+        "fastly-client-ip",
+        "x-cluster-client-ip",
+        "x-original-forwarded-for",
+        // The scheme: Microsoft's Front-End-Https, Tornado and ingress-nginx's X-Scheme,
+        // IIS ARR's X-ARR-SSL, Cloudflare's CF-Visitor.
+        "front-end-https",
+        "x-scheme",
+        "x-arr-ssl",
+        "cf-visitor",
+        // The URL or path: IIS URL Rewrite and Laminas/old Symfony (X-Original-URL,
+        // X-Rewrite-URL), nginx auth_request setups (X-Original-URI, X-Original-Method),
+        // Traefik's ReplacePath (X-Replaced-Path), X-Original-Path, X-HTTP-DestinationURL.
+        "x-original-url",
+        "x-rewrite-url",
+        "x-original-uri",
+        "x-original-path",
+        "x-original-method",
+        "x-replaced-path",
+        "x-http-destinationurl",
+        // The host: ASP.NET Core's ForwardedHeaders keeps the originals in X-Original-Host,
+        // -For, -Proto and -Prefix (and applications read them back); X-Host and
+        // X-HTTP-Host-Override are read by host-override middleware.
+        "x-original-host",
+        "x-original-for",
+        "x-original-proto",
+        "x-original-prefix",
+        "x-host",
+        "x-http-host-override",
+        // A client certificate passed on by a TLS-terminating proxy: Envoy (XFCC), IIS ARR,
+        // ASP.NET Core's certificate forwarding, Traefik's passTLSClientCert.
+        "x-forwarded-client-cert",
+        "x-arr-clientcert",
+        "x-client-cert",
+        "x-forwarded-tls-client-cert",
+        "x-forwarded-tls-client-cert-info",
     ];
-    (name.starts_with('x') || name.starts_with('f') || name.starts_with('t'))
-        && FORWARDING.iter().any(|w| spells(name, w))
+    matches!(name.as_bytes().first(), Some(b'x' | b'f' | b't' | b'c'))
+        && (is_envoy(name) || FORWARDING.iter().any(|w| spells(name, w)))
+}
+
+/// An `x-envoy-*` header (any spelling with `_`): Envoy reads and writes these for routing
+/// (`x-envoy-original-path` after a prefix rewrite, `x-envoy-original-dst-host` choosing the
+/// upstream host, `x-envoy-internal` marking a request internal, retry and timeout
+/// overrides), so they are trusted only from a trusted proxy.
+fn is_envoy(name: &str) -> bool {
+    name.len() > 8
+        && name
+            .get(..8)
+            .is_some_and(|prefix| spells(prefix, "x-envoy-"))
 }
 
 /// True when `name`, with `_` read as `-`, is in `strip` (lowercase, `-` spelled).
@@ -119,6 +194,7 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
 fn clean_request(headers: &mut HeaderMap, names: &IdentityHeaders, trusted: bool) {
     remove_where(headers, |name| {
         is_hop_by_hop(name)
+            || is_underscored_framing(name)
             || is_method_override(name)
             // Underscore spellings come from no legitimate proxy: removed even from trusted ones.
             || ((!trusted || name.contains('_')) && is_forwarding(name))
@@ -268,6 +344,9 @@ pub fn prepare(
     let trusted = is_trusted(peer, config);
     let headers = &mut parts.headers;
     clean_request(headers, &config.headers, trusted);
+    if parts.version == Version::HTTP_2 {
+        join_cookies(headers);
+    }
     // HTTP/2 clients send the host as :authority; HTTP/1.1 upstreams need a Host header.
     let host = match headers.get(header::HOST) {
         Some(host) => Some(host.clone()),
@@ -290,6 +369,29 @@ pub fn prepare(
         headers.insert(name.clone(), value.clone());
     }
     parts.version = Version::HTTP_11;
+}
+
+/// Joins several `Cookie` fields into one, separated by `"; "`: HTTP/2 clients may send each
+/// cookie as its own field, which must be concatenated before the request goes on in an
+/// HTTP/1.1 context (RFC 9113 §8.2.3), where several `Cookie` lines are not allowed (RFC 6265
+/// §5.4) and an upstream may read only the first or the last. The order is kept, so the
+/// first occurrence of a cookie stays first, as `token::extract::cookie_value` reads it.
+/// Allocates only when there are at least two fields.
+fn join_cookies(headers: &mut HeaderMap) {
+    let mut fields = headers.get_all(header::COOKIE).iter();
+    let (Some(first), Some(_)) = (fields.next(), fields.next()) else {
+        return;
+    };
+    let mut joined = first.as_bytes().to_vec();
+    for field in headers.get_all(header::COOKIE).iter().skip(1) {
+        joined.extend_from_slice(b"; ");
+        joined.extend_from_slice(field.as_bytes());
+    }
+    // Every part was a valid header value and "; " is one too, so this cannot fail; if it
+    // did, the fields are left as they came rather than dropped.
+    if let Ok(value) = HeaderValue::from_maybe_shared(bytes::Bytes::from(joined)) {
+        headers.insert(header::COOKIE, value);
+    }
 }
 
 /// Cleans an upstream response head before it goes back to the client.

@@ -2,7 +2,8 @@
 //! (keys chosen by `kid`) or from one PEM public key (used whatever the `kid`). The start-up
 //! self-test of the crypto backend lives in `token::self_test`.
 //!
-//! Only RS256 RSA keys of 2048–8192 bits are ever loaded; anything else in a JWKS is skipped
+//! Only RS256 RSA keys of 2048–8192 bits meant for signatures (`use` absent or `sig`,
+//! `key_ops` absent or listing `verify`) are ever loaded; anything else in a JWKS is skipped
 //! with a warning naming the key, so one odd key never takes the whole set down. This module
 //! does no I/O (fetching and caching the JWKS belong to the `jwks` stage), never chooses a
 //! key from anything but the configured set (a token's own `jwk`/`jku` headers are refused
@@ -64,7 +65,8 @@ fn no_usable_keys_message(skipped: &[String]) -> String {
     } else {
         format!(
             "the JWKS has no usable RS256 signing key ({}); doorman needs at least one key \
-             with \"kty\": \"RSA\", a \"kid\", and no \"use\"/\"alg\" other than \"sig\"/\"RS256\"",
+             with \"kty\": \"RSA\", a \"kid\", no \"use\"/\"alg\" other than \"sig\"/\"RS256\" \
+             and, if it has \"key_ops\", \"verify\" among them",
             skipped.join("; ")
         )
     }
@@ -278,6 +280,19 @@ fn jwk_to_key(index: usize, entry: &Value) -> Result<(String, VerifyKey), String
     if let Some(usage) = jwk.get("use").filter(|u| u.as_str() != Some("sig")) {
         let usage = describe(Some(usage));
         return Err(format!("{name} has use {usage}, not \"sig\"; skipped"));
+    }
+    // RFC 7517 §4.3: `key_ops` lists what the key is for; like `use` other than "sig", a list
+    // without "verify" (e.g. ["encrypt"]) means the key must not verify signatures.
+    if let Some(ops) = jwk.get("key_ops") {
+        let verifies = ops
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|op| op.as_str() == Some("verify")));
+        if !verifies {
+            let ops = describe(Some(ops));
+            return Err(format!(
+                "{name} has key_ops {ops}, without \"verify\"; skipped"
+            ));
+        }
     }
     if let Some(alg) = jwk.get("alg").filter(|a| a.as_str() != Some("RS256")) {
         let alg = describe(Some(alg));

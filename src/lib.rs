@@ -42,6 +42,7 @@ pub mod forward;
 pub mod handshake;
 pub mod jwks;
 pub mod keys;
+pub mod method_override;
 pub mod metrics;
 pub mod mint;
 pub mod path;

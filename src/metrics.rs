@@ -282,7 +282,7 @@ impl Metrics {
         );
         // Families with a fixed set of label values start at 0, so dashboards and alerts see
         // a series (not "no data") before the first event.
-        for kind in ["connect", "timeout", "protocol"] {
+        for kind in ["connect", "timeout", "protocol", "unexpected_upgrade"] {
             let _ = upstream_errors.get_or_create(&KindLabel { kind });
         }
         for result in ["ok", "error"] {

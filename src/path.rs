@@ -6,12 +6,15 @@
 //! percent-decoded segments (what is matched). It never rewrites a path into another one:
 //! anything an upstream could read differently from us (dot segments, encoded `/` or `\`,
 //! double encoding, `;` parameters, empty segments, trailing dots or spaces, control bytes,
-//! invalid escapes or UTF-8) is refused with a [`PathError`] whose [`PathError::as_str`] is a
+//! invalid escapes or UTF-8, and Unicode look-alikes that compatibility normalization turns
+//! into ASCII, such as `／` or `．`) is refused with a [`PathError`] whose [`PathError::as_str`] is a
 //! stable reason id. This module must never forward or match a path it did not validate,
 //! never "fix" a path (fixing is how matcher and upstream come to disagree), and never panic
 //! on client input.
 
 use std::fmt;
+
+use unicode_normalization::UnicodeNormalization;
 
 /// Why a request path was refused. Each variant is one class of ambiguity; the reason ids
 /// returned by [`PathError::as_str`] are stable (metrics labels, JSON error bodies).
@@ -47,6 +50,10 @@ pub enum PathError {
     Semicolon,
     #[error("the path contains an empty segment (`//`)")]
     EmptySegment,
+    #[error(
+        "the path contains a character that Unicode compatibility normalization (NFKC) turns into ASCII, such as `／`, `．` or a full-width letter"
+    )]
+    UnicodeLookalike,
 }
 
 impl PathError {
@@ -67,6 +74,7 @@ impl PathError {
             PathError::TrailingSpace => "path_trailing_space",
             PathError::Semicolon => "path_semicolon",
             PathError::EmptySegment => "path_empty_segment",
+            PathError::UnicodeLookalike => "path_unicode_lookalike",
         }
     }
 }
@@ -181,7 +189,11 @@ pub fn normalize(raw_path: &str) -> Result<NormalizedPath, PathError> {
             }
             let start = decoded.len();
             decode_segment(raw_segment.as_bytes(), &mut decoded)?;
-            check_segment_shape(decoded.get(start..).unwrap_or_default())?;
+            let segment = decoded.get(start..).unwrap_or_default();
+            check_segment_shape(segment)?;
+            if !segment.is_ascii() {
+                check_unicode_segment(segment)?;
+            }
             spans.push((start, decoded.len()));
         }
         if trailing_slash {
@@ -255,6 +267,30 @@ fn check_segment_shape(segment: &[u8]) -> Result<(), PathError> {
         [.., b'.'] => Err(PathError::TrailingDot),
         [.., b' '] => Err(PathError::TrailingSpace),
         _ => Ok(()),
+    }
+}
+
+/// Refuses a decoded non-ASCII segment that an upstream applying Unicode normalization
+/// (NFKC, as some frameworks, file systems and WAFs do) would read as other ASCII text than
+/// doorman matched: `..／admin` or `‥` become `../admin` and `..`, `．．` a dot segment,
+/// `＼` a backslash, `％２ｅ` an escape, `ａｄｍｉｎ` the literal `admin` of another route.
+///
+/// The rule, per character: a non-ASCII character whose NFKC form contains an ASCII
+/// character is refused. That covers every way the segment's NFKC form could gain a `/`,
+/// `\`, `.`, `%`, `;` or letter the raw segment did not have (composition only ever
+/// produces non-ASCII characters), while ordinary text passes: `café` composed or decomposed
+/// (`é` normalizes to itself, a combining accent to itself), CJK, Cyrillic, Arabic, half-width
+/// katakana. Only segments with non-ASCII bytes get here, so ASCII paths pay nothing.
+fn check_unicode_segment(segment: &[u8]) -> Result<(), PathError> {
+    let text = std::str::from_utf8(segment).map_err(|_| PathError::InvalidUtf8)?;
+    let lookalike = text
+        .chars()
+        .filter(|c| !c.is_ascii())
+        .any(|c| std::iter::once(c).nfkc().any(|n| n.is_ascii()));
+    if lookalike {
+        Err(PathError::UnicodeLookalike)
+    } else {
+        Ok(())
     }
 }
 

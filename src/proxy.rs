@@ -16,11 +16,12 @@ use hyper::body::Incoming;
 
 use crate::access_log;
 use crate::body::RequestBody;
-use crate::config::Mode;
+use crate::config::{Config, MethodOverride, Mode};
 use crate::decide::{decide, decide_with_trace};
 use crate::decision::Decision;
 use crate::forward;
 use crate::handshake::flow::{authenticate_browser, Context as BrowserContext};
+use crate::method_override::{self, Verdict};
 use crate::metrics::{KindLabel, RouteDecision};
 use crate::request::{ConnInfo, Facts};
 use crate::respond::{self, Body, Rendering};
@@ -107,7 +108,7 @@ struct Outcome {
 
 async fn pipeline(
     shared: &Shared,
-    snapshot: &Snapshot,
+    snapshot: &Arc<Snapshot>,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Outcome {
@@ -136,7 +137,9 @@ async fn pipeline(
     }
     let auth_started = Instant::now();
     let (mut parts, body) = req.into_parts();
-    let facts = match Facts::read(&parts.method, &parts.uri, &parts.headers) {
+    let facts = match crate::request::check_message(parts.version, &parts.uri, &parts.headers)
+        .and_then(|()| Facts::read(&parts.method, &parts.uri, &parts.headers))
+    {
         Ok(facts) => facts,
         Err(reason) => {
             let decision = Decision::BadRequest { reason };
@@ -166,6 +169,29 @@ async fn pipeline(
         }
     };
     let route = config.route_for(facts.method, &facts.path);
+    // `?_method=DELETE` on a refusing route: 400 before any authentication work.
+    if route.method_override == MethodOverride::Refuse
+        && route.mode == Mode::Enforce
+        && method_override::in_query(facts.query, &config.server.method_override_params)
+    {
+        let decision = method_override::refused();
+        let rendering = Rendering {
+            method: facts.method,
+            page: false,
+            return_to: None,
+            handshake: None,
+        };
+        let response = respond::respond(&decision, &rendering, config);
+        return Outcome {
+            route: route.name.clone(),
+            decision,
+            shadow: None,
+            user: None,
+            auth_seconds: 0.0,
+            upstream_seconds: None,
+            response,
+        };
+    }
     let browser = authenticate_browser(
         &parts,
         &BrowserContext {
@@ -182,7 +208,7 @@ async fn pipeline(
     .await;
     let auth = browser.auth;
     let settings = config.decide_settings();
-    let enforced = if tracing::enabled!(tracing::Level::DEBUG) {
+    let mut enforced = if tracing::enabled!(tracing::Level::DEBUG) {
         let (decision, checks) = decide_with_trace(&facts, &route.policy, &auth, &settings);
         for c in checks {
             tracing::debug!(
@@ -197,6 +223,12 @@ async fn pipeline(
     } else {
         decide(&facts, &route.policy, &auth, &settings)
     };
+    if enforced == Decision::Forward {
+        // Query overrides on an authorizing route: the overridden method must pass too.
+        if let Some(d) = method_override::check_query(&facts, route, &auth, config) {
+            enforced = d;
+        }
+    }
     let (decision, shadow) = match (route.mode, &enforced) {
         (Mode::Report, Decision::Forward) | (Mode::Enforce, _) => (enforced, None),
         (Mode::Report, _) => (Decision::Forward, Some(enforced)),
@@ -228,6 +260,16 @@ async fn pipeline(
         append_cookies(&mut response, browser.set_cookies);
         return outcome(decision, response, None);
     }
+    let scan = method_override::plan(
+        &parts.headers,
+        hyper::body::Body::is_end_stream(&body),
+        route,
+        snapshot,
+        &facts,
+        &auth,
+    );
+    // What answering a stopped body needs, kept only when the body is scanned.
+    let stopped_rendering = scan.as_ref().map(|_| StoppedRendering::new(&facts, route));
     drop(facts);
     let upstream_index = route.upstream;
     let Some(upstream) = config.upstreams.get(upstream_index) else {
@@ -256,18 +298,33 @@ async fn pipeline(
             None,
         );
     }
-    let body = RequestBody::new(body, route.max_body_bytes);
+    let body = RequestBody::new(body, route.max_body_bytes, config.limits.body_min_rate);
+    let (body, verdict) = method_override::wrap(body, scan);
     let identity_headers = browser.session.as_deref().map(|s| &*s.headers);
     let tls = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.tls);
-    let upgrade = tunnel::requested(&parts);
+    // Only the protocols the route allows; `None` (no upgrade, or none allowed) forwards a
+    // plain request, cleaned of `Upgrade`, `Connection` and `HTTP2-Settings`.
+    let upgrade = tunnel::requested(&parts, &route.upgrades);
     forward::prepare(&mut parts, identity_headers, peer.ip(), tls, config);
+    let version = parts.version;
     if let Some(protocol) = upgrade {
         let client = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
-        tunnel::restore(&mut parts, protocol);
+        tunnel::restore(&mut parts, protocol.clone());
         let result = snapshot
             .upstreams
             .send_upgrade(upstream_index, Request::from_parts(parts, body))
             .await;
+        let result = match result {
+            // A 101 for something that was not forwarded is never relayed or spliced;
+            // dropping it closes the upstream connection.
+            Ok(resp)
+                if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS
+                    && !tunnel::switched_to(resp.headers(), &protocol) =>
+            {
+                Err(UpstreamError::UnexpectedUpgrade)
+            }
+            other => other,
+        };
         let mut response = match result {
             Ok(resp) if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS => {
                 tunnel::splice(client, resp).map(|b| b.map_err(Into::into).boxed())
@@ -278,6 +335,21 @@ async fn pipeline(
                 Response::from_parts(head, body.map_err(Into::into).boxed())
             }
             Err(e) => {
+                shared
+                    .metrics
+                    .upstream_errors
+                    .get_or_create(&KindLabel { kind: e.kind() })
+                    .inc();
+                tracing::warn!(
+                    upstream = &*upstream.name,
+                    error = e.kind(),
+                    "upstream upgrade failed"
+                );
+                let stopped = stopped_answer(&verdict, &stopped_rendering, version, config);
+                if let Some((d, mut response)) = stopped {
+                    append_cookies(&mut response, browser.set_cookies);
+                    return outcome(d, response, None);
+                }
                 let mut resp = respond::upstream_error(e.reason());
                 resp.extensions_mut().insert(UpstreamFailure);
                 resp
@@ -286,7 +358,6 @@ async fn pipeline(
         append_cookies(&mut response, browser.set_cookies);
         return outcome(decision, response, None);
     }
-    let version = parts.version;
     let mut decision = decision;
     let sent = Instant::now();
     let result = snapshot
@@ -294,6 +365,11 @@ async fn pipeline(
         .send(upstream_index, Request::from_parts(parts, body))
         .await;
     let upstream_seconds = sent.elapsed().as_secs_f64();
+    // A body stopped for a method override: answer the verdict, whatever the upstream did.
+    if let Some((d, mut response)) = stopped_answer(&verdict, &stopped_rendering, version, config) {
+        append_cookies(&mut response, browser.set_cookies);
+        return outcome(d, response, Some(upstream_seconds));
+    }
     let mut response = match result {
         Ok(resp) => {
             let status = resp.status().as_u16();
@@ -308,12 +384,14 @@ async fn pipeline(
             shared.metrics.limit("max_body_bytes");
             respond::upstream_error(UpstreamError::BodyTooLarge.reason())
         }
-        // The client's own body broke: a 400 for the client, not an upstream error.
-        Err(UpstreamError::ClientBody) => {
-            decision = Decision::BadRequest {
-                reason: crate::decision::reason::BODY_INVALID,
-            };
-            let mut resp = respond::upstream_error(UpstreamError::ClientBody.reason());
+        // The client's own body broke or crawled: a 400 or 408 for the client, not an
+        // upstream error. The upstream connection was closed mid-body, never reused.
+        Err(e @ (UpstreamError::ClientBody | UpstreamError::BodyTooSlow)) => {
+            if e == UpstreamError::BodyTooSlow {
+                shared.metrics.limit("request_body_min_rate");
+            }
+            decision = Decision::BadRequest { reason: e.reason() };
+            let mut resp = respond::upstream_error(e.reason());
             if version < http::Version::HTTP_2 {
                 resp.headers_mut().insert(
                     http::header::CONNECTION,
@@ -340,6 +418,52 @@ async fn pipeline(
     };
     append_cookies(&mut response, browser.set_cookies);
     outcome(decision, response, Some(upstream_seconds))
+}
+
+/// How to render the decision of a body stopped by a method override.
+struct StoppedRendering {
+    method: http::Method,
+    page: bool,
+    return_to: String,
+}
+
+impl StoppedRendering {
+    fn new(facts: &crate::request::Facts<'_>, route: &crate::config::Route) -> Self {
+        StoppedRendering {
+            method: facts.method.clone(),
+            page: facts.is_page(route.policy.respond),
+            return_to: facts.path_and_query(),
+        }
+    }
+}
+
+/// The answer to a body that [`method_override`] stopped, if it was stopped. The client's
+/// body was not read to its end, so an HTTP/1 connection is closed after the answer.
+fn stopped_answer(
+    verdict: &Option<Verdict>,
+    rendering: &Option<StoppedRendering>,
+    version: http::Version,
+    config: &Config,
+) -> Option<(Decision, Response<Body>)> {
+    let decision = verdict.as_ref()?.get()?.clone();
+    let r = rendering.as_ref()?;
+    let mut resp = respond::respond(
+        &decision,
+        &Rendering {
+            method: &r.method,
+            page: r.page,
+            return_to: Some(&r.return_to),
+            handshake: None,
+        },
+        config,
+    );
+    if version < http::Version::HTTP_2 {
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    Some((decision, resp))
 }
 
 /// Adds the `Set-Cookie` directives of a handshake exchange to whatever answer was chosen.

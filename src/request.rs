@@ -3,9 +3,11 @@
 //! Owns the request-side classification: the normalized path (through [`crate::path`], the
 //! one normalization used for both matching and forwarding), whether the client is a browser
 //! navigation, and whether an absolute-form target names a different host. It reads headers
-//! but never changes them; cleaning belongs to `forward`.
+//! but never changes them; cleaning belongs to `forward`. [`check_message`] holds the checks
+//! that only make sense for a request that came over the wire (a required `Host`, the
+//! transfer coding), so that `doorman explain` can read facts of a synthetic request.
 
-use http::{header, HeaderMap, Method, Uri};
+use http::{header, HeaderMap, Method, Uri, Version};
 
 use crate::config::Respond;
 use crate::decision::reason;
@@ -41,6 +43,9 @@ impl<'a> Facts<'a> {
         if method == Method::TRACE {
             // Echoes the request (cookies, tokens) back; never forwarded.
             return Err(reason::METHOD_NOT_ALLOWED);
+        }
+        if is_standard_method_miscased(method) {
+            return Err(reason::METHOD_INVALID);
         }
         let mut hosts = headers.get_all(header::HOST).iter();
         if let Some(host) = hosts.next() {
@@ -90,6 +95,59 @@ impl<'a> Facts<'a> {
             None => self.path.raw().to_string(),
         }
     }
+}
+
+/// Checks of the message as received that [`Facts::read`] leaves out: a request that
+/// fails one is answered with the returned reason id (400, or 501 for
+/// [`reason::TRANSFER_CODING_UNSUPPORTED`]) and never forwarded.
+///
+/// - An HTTP/1.1 request must carry `Host` (RFC 9112 §3.2: a server MUST answer 400), and an
+///   HTTP/2 request `:authority` or `Host` (RFC 9113 §8.3.1); HTTP/1.0 may omit it. Filling
+///   one in would let the upstream route a request doorman decided without a host.
+/// - The only request transfer coding accepted is exactly one `Transfer-Encoding: chunked`
+///   field, as nginx does. hyper refuses a list whose last coding is not `chunked`, removes
+///   `chunked` when it reads the body and hands over the rest of the list unread: `gzip,
+///   chunked` would reach the upstream as gzip bytes without the coding that says so, and
+///   `chunked, chunked` (which RFC 9112 §7 forbids) as a body whose framing two parsers may
+///   read differently. RFC 9112 §6.1: a coding the server does not understand gets 501.
+pub fn check_message(version: Version, uri: &Uri, headers: &HeaderMap) -> Result<(), &'static str> {
+    let has_host = headers.contains_key(header::HOST);
+    let host_required = match version {
+        Version::HTTP_11 => !has_host,
+        Version::HTTP_2 | Version::HTTP_3 => !has_host && uri.authority().is_none(),
+        _ => false,
+    };
+    if host_required {
+        return Err(reason::HOST_MISSING);
+    }
+    let mut codings = headers.get_all(header::TRANSFER_ENCODING).iter();
+    if let Some(coding) = codings.next() {
+        if codings.next().is_some() || !coding.as_bytes().eq_ignore_ascii_case(b"chunked") {
+            return Err(reason::TRANSFER_CODING_UNSUPPORTED);
+        }
+    }
+    Ok(())
+}
+
+/// The standard methods (RFC 9110 §9.3, RFC 5789), spelled as they must be.
+const STANDARD_METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
+/// A method that spells a standard method in another case (`get`, `Post`).
+///
+/// Methods are case-sensitive (RFC 9110 §9.1): `get` is an extension method, not `GET`, so
+/// it never matches a rule written for `GET`. But many upstream frameworks upper-case the
+/// method before dispatching (or compare it case-insensitively), so an extension method
+/// `get` that reached them on an anonymous public rule would run their `GET` handler, and
+/// a `delete` allowed by a rule without `methods` would run `DELETE`. No client has a reason
+/// to send these spellings, so they are refused (400 `method_invalid`) instead of routed as
+/// extension methods. Allocation-free: nine short comparisons.
+fn is_standard_method_miscased(method: &Method) -> bool {
+    let name = method.as_str();
+    STANDARD_METHODS
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(name) && *s != name)
 }
 
 /// `host[:port]` with a DNS name, IPv4 or bracketed IPv6 host: no spaces, commas, slashes,
@@ -200,5 +258,104 @@ mod tests {
         );
         h.insert("host", "EVIL.example".parse().unwrap());
         assert!(Facts::read(&method, &uri, &h).is_ok());
+    }
+
+    #[test]
+    fn case_variants_of_standard_methods_are_invalid_and_extension_methods_are_not() {
+        let uri: Uri = "/public/x".parse().unwrap();
+        let h = HeaderMap::new();
+        for name in [
+            "get", "gEt", "Post", "delete", "hEAD", "options", "Patch", "connect",
+        ] {
+            let method = Method::from_bytes(name.as_bytes()).unwrap();
+            assert_eq!(
+                Facts::read(&method, &uri, &h).unwrap_err(),
+                reason::METHOD_INVALID,
+                "{name}"
+            );
+        }
+        // TRACE in any case is refused; its exact spelling keeps its own reason.
+        let trace = Method::from_bytes(b"trace").unwrap();
+        assert_eq!(
+            Facts::read(&trace, &uri, &h).unwrap_err(),
+            reason::METHOD_INVALID
+        );
+        for name in ["GET", "POST", "PATCH", "PURGE", "purge", "PROPFIND", "getx"] {
+            let method = Method::from_bytes(name.as_bytes()).unwrap();
+            assert!(Facts::read(&method, &uri, &h).is_ok(), "{name}");
+        }
+    }
+
+    fn message(
+        version: Version,
+        target: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(), &'static str> {
+        let uri: Uri = target.parse().unwrap();
+        let mut h = HeaderMap::new();
+        for (name, value) in headers {
+            h.append(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        check_message(version, &uri, &h)
+    }
+
+    #[test]
+    fn host_is_required_for_http11_and_http2_but_not_http10() {
+        let host = [("host", "shop.example")];
+        assert_eq!(
+            message(Version::HTTP_11, "/", &[]),
+            Err(reason::HOST_MISSING)
+        );
+        assert_eq!(
+            message(Version::HTTP_11, "http://shop.example/", &[]),
+            Err(reason::HOST_MISSING),
+            "RFC 9112 §3.2: absolute-form does not excuse a missing Host"
+        );
+        assert_eq!(message(Version::HTTP_11, "/", &host), Ok(()));
+        assert_eq!(
+            message(Version::HTTP_2, "/", &[]),
+            Err(reason::HOST_MISSING)
+        );
+        assert_eq!(
+            message(Version::HTTP_2, "http://shop.example/", &[]),
+            Ok(())
+        );
+        assert_eq!(message(Version::HTTP_2, "/", &host), Ok(()));
+        assert_eq!(message(Version::HTTP_10, "/", &[]), Ok(()));
+    }
+
+    #[test]
+    fn only_exactly_one_chunked_transfer_coding_is_accepted() {
+        let with = |te: &[&str]| {
+            let mut headers = vec![("host", "shop.example")];
+            headers.extend(te.iter().map(|v| ("transfer-encoding", *v)));
+            message(Version::HTTP_11, "/", &headers)
+        };
+        assert_eq!(with(&[]), Ok(()));
+        assert_eq!(with(&["chunked"]), Ok(()));
+        assert_eq!(
+            with(&["Chunked"]),
+            Ok(()),
+            "coding names are case-insensitive"
+        );
+        for refused in [
+            &["gzip, chunked"][..],
+            &["chunked, chunked"],
+            &["identity, chunked"],
+            &[", chunked"],
+            &["gzip"],
+            &["identity"],
+            &["gzip", "chunked"],
+            &["chunked", "chunked"],
+        ] {
+            assert_eq!(
+                with(refused),
+                Err(reason::TRANSFER_CODING_UNSUPPORTED),
+                "{refused:?}"
+            );
+        }
     }
 }

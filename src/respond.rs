@@ -2,9 +2,9 @@
 //!
 //! Every status code doorman itself produces is chosen here: redirects (302 for GET/HEAD,
 //! 303 otherwise, so a form post becomes a GET of the sign-in page), 401 with
-//! `WWW-Authenticate`, 403, 400, 502/503/504. API answers carry
-//! `{"error": kind, "reason": id}`; page answers are a small HTML page. Every answer is
-//! `Cache-Control: no-store`: an auth decision belongs to one user and one moment.
+//! `WWW-Authenticate`, 403, 400 (413 and 501 for the body and transfer-coding refusals),
+//! 502/503/504. API answers carry `{"error": kind, "reason": id}`; page answers are a small
+//! HTML page. Every answer is `Cache-Control: no-store`: an auth decision belongs to one user and one moment.
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Response, StatusCode};
@@ -91,6 +91,13 @@ pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Respo
             reason,
             false,
         ),
+        // RFC 9112 §6.1: a transfer coding the server does not understand is a 501.
+        Decision::BadRequest { reason } if *reason == reason::TRANSFER_CODING_UNSUPPORTED => error(
+            StatusCode::NOT_IMPLEMENTED,
+            "not_implemented",
+            reason,
+            false,
+        ),
         Decision::BadRequest { reason } => {
             error(StatusCode::BAD_REQUEST, "bad_request", reason, false)
         }
@@ -128,6 +135,14 @@ pub fn upstream_error(reason: &'static str) -> Response<Body> {
     }
     if reason == reason::BODY_INVALID {
         return error(StatusCode::BAD_REQUEST, "bad_request", reason, false);
+    }
+    if reason == reason::BODY_TOO_SLOW {
+        return error(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            reason,
+            false,
+        );
     }
     let status = if reason == reason::UPSTREAM_TIMEOUT {
         StatusCode::GATEWAY_TIMEOUT

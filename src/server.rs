@@ -3,11 +3,13 @@
 //! config snapshot, so a reload replaces it for new connections without dropping any).
 //!
 //! Owns the accept loop, per-connection limits (open connections, header read timeout and
-//! TLS handshake time, head size, HTTP/2 streams) and
-//! graceful shutdown: on the shutdown signal it stops accepting, lets in-flight requests
+//! TLS handshake time, head size, HTTP/2 streams, the response write timeout of
+//! [`watchdog`], the HTTP/2 PING and SETTINGS flood limits of [`flood`] applied by the IO
+//! adapter of [`guard`]) and graceful shutdown: on the shutdown signal it stops accepting, lets in-flight requests
 //! finish for up to the grace period, then returns. It knows nothing about auth; every
 //! request goes to [`crate::proxy::handle`].
 
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +28,16 @@ use tokio_rustls::TlsAcceptor;
 use crate::proxy::handle;
 use crate::request::ConnInfo;
 use crate::snapshot::Shared;
+
+pub mod flood;
+pub mod guard;
+pub mod transport;
+pub mod watchdog;
+
+pub use flood::FloodLimits;
+use guard::GuardedIo;
+use transport::Transport;
+use watchdog::{Progress, WatchedBody};
 
 /// A minimal answer for connections over `[limits] max_connections`, then close.
 const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 53\r\nconnection: close\r\n\r\n{\"error\":\"unavailable\",\"reason\":\"too_many_connections\"}";
@@ -74,6 +86,8 @@ pub async fn serve(
         let builder = connection_builder(limits);
         let tls = snapshot.tls.clone();
         let handshake_timeout = limits.header_read_timeout;
+        let write_timeout = limits.response_write_timeout;
+        let flood_limits = limits.http2_flood;
         drop(snapshot);
         let guard = OpenConnection::new(open.clone(), shared.metrics.clone());
         let watcher = graceful.watcher();
@@ -81,28 +95,41 @@ pub async fn serve(
         tokio::spawn(async move {
             let _guard = guard;
             let info = ConnInfo { tls: tls.is_some() };
+            let progress = Arc::new(Progress::default());
+            let metrics = shared.metrics.clone();
+            let watched = progress.clone();
             let service = service_fn(move |mut req: Request<Incoming>| {
                 req.extensions_mut().insert(info);
-                handle(shared.clone(), req, peer)
+                let response = handle(shared.clone(), req, peer);
+                let progress = watched.clone();
+                async move {
+                    let response = response.await?;
+                    Ok::<_, Infallible>(response.map(|body| WatchedBody::new(body, progress)))
+                }
             });
-            let result = match tls {
+            let io = |inner| GuardedIo::new(inner, progress.clone(), flood_limits, metrics.clone());
+            let conn = match tls {
                 None => {
                     // hyper's timers start once it knows the protocol: a client that sends
                     // nothing (or half an HTTP/2 preface) is cut off here instead.
                     if !request_started(&stream, handshake_timeout).await {
                         return;
                     }
-                    let conn =
-                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    watcher.watch(conn.into_owned()).await
+                    let conn = builder.serve_connection_with_upgrades(
+                        TokioIo::new(io(Transport::Plain(stream))),
+                        service,
+                    );
+                    watcher.watch(conn.into_owned())
                 }
                 Some(config) => {
                     let acceptor = TlsAcceptor::from(config);
                     match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
                         Ok(Ok(tls_stream)) => {
-                            let conn = builder
-                                .serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
-                            watcher.watch(conn.into_owned()).await
+                            let conn = builder.serve_connection_with_upgrades(
+                                TokioIo::new(io(Transport::Tls(Box::new(tls_stream)))),
+                                service,
+                            );
+                            watcher.watch(conn.into_owned())
                         }
                         Ok(Err(e)) => {
                             tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -113,6 +140,16 @@ pub async fn serve(
                             return;
                         }
                     }
+                }
+            };
+            // A client that stopped reading its response loses the connection; dropping it
+            // drops the response bodies and with them the upstream exchanges.
+            let result = tokio::select! {
+                result = conn => result,
+                () = watchdog::stalled(&progress, write_timeout) => {
+                    metrics.limit("response_write_timeout");
+                    tracing::debug!(%peer, "response write timeout: the client stopped reading");
+                    return;
                 }
             };
             if let Err(e) = result {

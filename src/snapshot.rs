@@ -129,3 +129,9 @@ pub async fn build_snapshot(
         tls,
     })
 }
+
+impl AsRef<Config> for Snapshot {
+    fn as_ref(&self) -> &Config {
+        &self.config
+    }
+}

@@ -7,7 +7,8 @@
 //! has been read to its end (a body dropped half-way closes it instead), so no task is
 //! spawned per request and no pool key is hashed; a request that an idle connection closed
 //! under it before sending is retried once on a new one. A failure is classified once, here:
-//! refused or unreachable (502), no response head in time (504), or a broken exchange (502).
+//! refused or unreachable (502), no response head in time (504), a broken exchange (502),
+//! or an unsolicited 101 on a pooled connection (502, the connection closed).
 //! Bodies stream both ways; nothing here buffers them.
 //!
 //! This replaces hyper-util's legacy client on the hot path: profiling showed its pool
@@ -30,7 +31,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use prometheus_client::metrics::histogram::Histogram;
 use tower_service::Service;
 
-use crate::body::RequestBody;
 use crate::config::{Scheme, Upstream};
 use crate::decision::reason;
 use crate::metrics::{status_class, Metrics, UpstreamLabels};
@@ -49,16 +49,23 @@ pub enum UpstreamError {
     Timeout,
     /// The exchange broke after connecting (502).
     Failed,
+    /// A 101 the request did not ask for, or for a protocol that was not forwarded (502).
+    /// The upstream connection is closed, never pooled or spliced.
+    UnexpectedUpgrade,
     /// The client's body passed the route's `max_body_bytes` while streaming (413).
     BodyTooLarge,
     /// The client's body was malformed or broke off (400): not the upstream's fault.
     ClientBody,
+    /// The client sent its body slower than `[limits] request_body_min_rate` (408).
+    BodyTooSlow,
 }
 
 /// Classifies a failed exchange: the body limit, or a broken exchange.
 fn failure(e: &hyper::Error) -> UpstreamError {
     if crate::body::is_too_large(e) {
         UpstreamError::BodyTooLarge
+    } else if crate::body::is_too_slow(e) {
+        UpstreamError::BodyTooSlow
     } else if crate::body::is_client_body(e) {
         UpstreamError::ClientBody
     } else {
@@ -73,8 +80,10 @@ impl UpstreamError {
             UpstreamError::Unreachable => reason::UPSTREAM_UNREACHABLE,
             UpstreamError::Timeout => reason::UPSTREAM_TIMEOUT,
             UpstreamError::Failed => reason::UPSTREAM_FAILED,
+            UpstreamError::UnexpectedUpgrade => reason::UPSTREAM_UNEXPECTED_UPGRADE,
             UpstreamError::BodyTooLarge => reason::BODY_TOO_LARGE,
             UpstreamError::ClientBody => reason::BODY_INVALID,
+            UpstreamError::BodyTooSlow => reason::BODY_TOO_SLOW,
         }
     }
 
@@ -84,12 +93,16 @@ impl UpstreamError {
             UpstreamError::Unreachable => "connect",
             UpstreamError::Timeout => "timeout",
             UpstreamError::Failed => "protocol",
+            UpstreamError::UnexpectedUpgrade => "unexpected_upgrade",
             UpstreamError::BodyTooLarge => "body_too_large",
             UpstreamError::ClientBody => "client_body",
+            UpstreamError::BodyTooSlow => "body_too_slow",
         }
     }
 }
 
+/// What goes upstream: the client's body, scanned for method overrides when it is a form.
+type RequestBody = crate::method_override::ScannedBody;
 type Sender = http1::SendRequest<RequestBody>;
 type Io = hyper_rustls::MaybeHttpsStream<hyper_util::rt::TokioIo<tokio::net::TcpStream>>;
 
@@ -236,7 +249,7 @@ impl Target {
                 continue; // closed while idle
             }
             match sender.try_send_request(req).await {
-                Ok(resp) => return Ok(self.lease(resp, sender)),
+                Ok(resp) => return self.lease(resp, sender),
                 Err(mut e) => match e.take_message() {
                     // Never written: the connection died under us; try another.
                     Some(unsent) => req = unsent,
@@ -249,13 +262,14 @@ impl Target {
             return Err(UpstreamError::Failed);
         }
         match sender.send_request(req).await {
-            Ok(resp) => Ok(self.lease(resp, sender)),
+            Ok(resp) => self.lease(resp, sender),
             Err(e) => Err(failure(&e)),
         }
     }
 
     /// A connection of its own for an upgrade (WebSocket): after a 101 the upstream side of
-    /// the tunnel is taken from the response with `hyper::upgrade::on`.
+    /// the tunnel is taken from the response with `hyper::upgrade::on`. The caller checks the
+    /// 101 (`tunnel::switched_to`); dropping the response instead closes the connection.
     async fn exchange_upgrade(
         &self,
         req: Request<RequestBody>,
@@ -306,12 +320,23 @@ impl Target {
         Ok(sender)
     }
 
-    fn lease(self: &Arc<Self>, resp: Response<Incoming>, sender: Sender) -> Response<UpstreamBody> {
-        resp.map(|inner| UpstreamBody {
+    /// The response with its connection leased to the body, or an error for a 101: this path
+    /// never sends `Upgrade`, so a switch is unsolicited (RFC 9110 §15.2.2: a server switches
+    /// only to a protocol the client listed in `Upgrade`). The connection is dropped with it,
+    /// so whatever the upstream sends next is never read as a response.
+    fn lease(
+        self: &Arc<Self>,
+        resp: Response<Incoming>,
+        sender: Sender,
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+            return Err(UpstreamError::UnexpectedUpgrade);
+        }
+        Ok(resp.map(|inner| UpstreamBody {
             inner,
             lease: Some((sender, self.clone())),
             finished: false,
-        })
+        }))
     }
 
     fn take_idle(&self) -> Option<Sender> {

@@ -23,8 +23,8 @@ use super::raw::{
 };
 use super::{
     Access, CacheSettings, Clerk, Config, Handshake, IdentityHeaders, KeySource, Limits, Logging,
-    Mode, Onboarding, RedirectTarget, Redirects, Respond, Revocation, Route, Scheme, Server,
-    TlsFiles, Upstream, UserIdLogging, Webhooks,
+    MethodOverride, Mode, Onboarding, RedirectTarget, Redirects, Respond, Revocation, Route,
+    Scheme, Server, TlsFiles, Upstream, UserIdLogging, Webhooks,
 };
 use crate::policy::{Policy, RequirementLists};
 use crate::route::{MethodSet, Pattern, RouteTable};
@@ -34,8 +34,10 @@ use crate::token::verify::VerifyOptions;
 mod checks;
 mod clerk;
 mod headers;
+mod method_override;
 mod routes;
 mod sections;
+mod upgrades;
 
 use clerk::compile_clerk;
 use headers::compile_headers;
@@ -109,7 +111,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         .routes
         .iter()
         .enumerate()
-        .map(|(i, r)| compile_route(i, r, &upstreams, global_mode, &mut p))
+        .map(|(i, r)| compile_route(i, r, &upstreams, &defaults, &mut p))
         .collect();
     check_route_names(&routes, &mut p);
     let mut routes = routes;
@@ -117,6 +119,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
     for route in routes.iter_mut().chain(std::iter::once(&mut defaults)) {
         route.max_body_bytes = route.max_body_bytes.or(limits.max_body_bytes);
     }
+    method_override::apply(&raw, &server, &mut routes, &mut defaults, &mut p);
     let table = build_table(&routes, &mut p);
     if claims.onboarding_status.is_none()
         && routes

@@ -104,6 +104,10 @@ pub struct RawServer {
     /// `authenticate` (default: decided like any request) or `forward` (to the upstream,
     /// without identity, since browsers send preflights without credentials).
     pub cors_preflight: Option<String>,
+    /// Form and query parameters that frameworks read as a method override (Rails, Laravel,
+    /// Symfony, Sinatra): refused or authorized per route. Default `["_method"]`; `[]`
+    /// turns the check off.
+    pub method_override_params: Option<Vec<String>>,
 }
 
 /// `[clerk]`: the key source and the token rules.
@@ -217,6 +221,25 @@ pub struct RawLimits {
     pub max_body_bytes: Option<u64>,
     /// Concurrent streams per HTTP/2 connection. Default 256.
     pub http2_max_concurrent_streams: Option<u64>,
+    /// Time a request body may spend waiting for the client before `request_body_min_rate`
+    /// applies; each byte received earns `1 / min_rate` seconds more (Apache mod_reqtimeout's
+    /// `body=20,MinRate=500`). A body that falls behind gets 408 and never completes
+    /// upstream. Default `20s`.
+    pub request_body_timeout: Option<String>,
+    /// Minimum average rate of a request body once `request_body_timeout` is used up, in
+    /// bytes per second. Default 500.
+    pub request_body_min_rate: Option<u64>,
+    /// Time a response may make no progress towards a client that stopped reading it; the
+    /// connection (and the upstream exchange) is then closed. Default `60s`.
+    pub response_write_timeout: Option<String>,
+    /// Non-ACK PING frames an HTTP/2 client may send per `http2_flood_window`; more draw a
+    /// GOAWAY (ENHANCE_YOUR_CALM). Default 100.
+    pub http2_max_pings: Option<u64>,
+    /// Non-ACK SETTINGS frames an HTTP/2 client may send per `http2_flood_window`; more draw
+    /// a GOAWAY (ENHANCE_YOUR_CALM). Default 100.
+    pub http2_max_settings: Option<u64>,
+    /// The window of `http2_max_pings` and `http2_max_settings`. Default `10s`.
+    pub http2_flood_window: Option<String>,
 }
 
 /// `[[upstreams]]`.
@@ -248,6 +271,12 @@ pub struct RawDefaults {
     pub upstream: Option<String>,
     /// `enforce` or `report`; default `[server] mode`.
     pub mode: Option<String>,
+    /// Upgrade protocols (`Upgrade` tokens) tunnelled for unmatched requests. Default
+    /// `["websocket"]`; `h2c` is never allowed.
+    pub upgrades: Option<Vec<String>>,
+    /// `refuse` (default) or `authorize`: what a method override parameter gets, here and
+    /// on every route without its own `method_override`.
+    pub method_override: Option<String>,
 }
 
 /// `[[routes]]`.
@@ -271,6 +300,12 @@ pub struct RawRoute {
     pub mode: Option<String>,
     /// Largest request body on this route (413 beyond). Default `[limits] max_body_bytes`.
     pub max_body_bytes: Option<u64>,
+    /// Upgrade protocols (`Upgrade` tokens) tunnelled on this route; others are stripped.
+    /// Default `["websocket"]`; `[]` tunnels nothing; `h2c` is never allowed.
+    pub upgrades: Option<Vec<String>>,
+    /// `refuse` or `authorize` (the overridden method must pass the route table too).
+    /// Default `[defaults] method_override`.
+    pub method_override: Option<String>,
 }
 
 /// `[cache]`: the verified-token cache (on by default).

@@ -216,3 +216,102 @@ fn response_heads_lose_hop_by_hop_headers_only() {
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(h.contains_key("x-user-id") && h.contains_key("content-type"));
 }
+
+#[test]
+fn underscore_spellings_of_framing_headers_are_removed_even_from_trusted_proxies() {
+    let spellings = [
+        ("content_length", "5"),
+        ("Content_Length", "5"),
+        ("transfer_encoding", "chunked"),
+        ("Transfer_Encoding", "gzip"),
+        ("content-length_", "5"),
+        ("keep_alive", "timeout=5"),
+        ("proxy_connection", "keep-alive"),
+        ("proxy_authorization", "Basic eA=="),
+        ("Proxy_Authenticate", "Basic"),
+    ];
+    for peer in ["192.0.2.7", "10.1.2.3"] {
+        let h = prepared(&spellings, peer, None);
+        let left: Vec<_> = h.keys().filter(|k| k.as_str().contains('_')).collect();
+        // `content-length_` does not spell anything and stays.
+        assert_eq!(left, ["content-length_"], "from {peer}");
+    }
+    // Names that only look alike stay.
+    let h = prepared(
+        &[("x_content_length", "1"), ("content_lengths", "1")],
+        "192.0.2.7",
+        None,
+    );
+    assert_eq!(all(&h, "x_content_length"), ["1"]);
+    assert_eq!(all(&h, "content_lengths"), ["1"]);
+}
+
+#[test]
+fn routing_headers_of_envoy_iis_aspnet_and_others_are_removed_from_untrusted_peers_only() {
+    let routing = [
+        ("x-envoy-original-path", "/admin"),
+        ("x-envoy-original-dst-host", "10.0.0.9:80"),
+        ("x-envoy-internal", "true"),
+        ("X_Envoy_Original_Path", "/admin"),
+        ("x-original-host", "admin.internal"),
+        ("x-original-path", "/admin"),
+        ("x-forwarded-uri", "/admin"),
+        ("x-forwarded-prefix", "/admin"),
+        ("x-forwarded-method", "DELETE"),
+        ("x-original-method", "DELETE"),
+        ("x-http-destinationurl", "http://admin.internal/"),
+        ("x-host", "admin.internal"),
+        ("x-http-host-override", "admin.internal"),
+        ("x-replaced-path", "/admin"),
+        ("x-forwarded-client-cert", "Hash=1;Subject=\"CN=admin\""),
+        ("cf-connecting-ip", "10.0.0.1"),
+    ];
+    let h = prepared(&routing, "192.0.2.7", None);
+    for (name, _) in routing {
+        assert!(
+            h.get(name).is_none(),
+            "{name} survived from an untrusted peer"
+        );
+    }
+    let h = prepared(&routing, "10.1.2.3", None);
+    assert_eq!(all(&h, "x-envoy-original-path"), ["/admin"]);
+    assert_eq!(all(&h, "x-original-host"), ["admin.internal"]);
+    assert!(
+        h.get("x_envoy_original_path").is_none(),
+        "an underscore spelling comes from no proxy"
+    );
+    // A name that merely starts like one stays.
+    let h = prepared(&[("x-envoy", "1"), ("x-hosts", "1")], "192.0.2.7", None);
+    assert_eq!(
+        (all(&h, "x-envoy"), all(&h, "x-hosts")),
+        (vec!["1"], vec!["1"])
+    );
+}
+
+#[test]
+fn http2_cookie_fields_are_joined_into_one_line_in_order() {
+    let mut p = parts(&[
+        ("cookie", "__session=first"),
+        ("cookie", "theme=dark"),
+        ("cookie", "__session=second"),
+    ]);
+    p.version = Version::HTTP_2;
+    let peer = "192.0.2.7".parse::<IpAddr>().unwrap();
+    prepare(&mut p, None, peer, true, &config());
+    assert_eq!(
+        all(&p.headers, "cookie"),
+        ["__session=first; theme=dark; __session=second"]
+    );
+    assert_eq!(
+        crate::token::extract::cookie_value(&p.headers, "__session"),
+        Some("first"),
+        "the first occurrence still wins after joining"
+    );
+    // One field is left as it is; HTTP/1.1 requests are not touched.
+    let mut p = parts(&[("cookie", "a=1")]);
+    p.version = Version::HTTP_2;
+    prepare(&mut p, None, peer, true, &config());
+    assert_eq!(all(&p.headers, "cookie"), ["a=1"]);
+    let h = prepared(&[("cookie", "a=1"), ("cookie", "b=2")], "192.0.2.7", None);
+    assert_eq!(all(&h, "cookie"), ["a=1", "b=2"]);
+}

@@ -75,6 +75,22 @@ fn unusable_jwks_entries_are_skipped_with_a_warning_naming_them() {
         ("kty_ec", bend(json!({"kty": "EC"})), "kty \"EC\""),
         ("kty_missing", bend(json!({"kty": null})), "kty missing"),
         ("use_enc", bend(json!({"use": "enc"})), "use \"enc\""),
+        (
+            "key_ops_encrypt",
+            bend(json!({"key_ops": ["encrypt"]})),
+            "key_ops [\"encrypt\"]",
+        ),
+        (
+            "key_ops_sign_only",
+            bend(json!({"key_ops": ["sign", "wrapKey"]})),
+            "without \"verify\"",
+        ),
+        ("key_ops_empty", bend(json!({"key_ops": []})), "key_ops []"),
+        (
+            "key_ops_not_a_list",
+            bend(json!({"key_ops": "verify"})),
+            "without \"verify\"",
+        ),
         ("alg_rs512", bend(json!({"alg": "RS512"})), "alg \"RS512\""),
         ("alg_none", bend(json!({"alg": "none"})), "alg \"none\""),
         ("alg_hs256", bend(json!({"alg": "HS256"})), "alg \"HS256\""),
@@ -140,6 +156,33 @@ fn lenient_encodings_of_valid_keys_are_accepted() {
         assert_eq!(key.modulus_bits(), 2048);
         assert!(key.verify(&message, &signature), "{kid}");
     }
+}
+
+#[test]
+fn keys_whose_key_ops_list_verify_are_used() {
+    let mut verify = key_a().public_jwk("verify");
+    verify["key_ops"] = json!(["verify"]);
+    let mut both = key_a().public_jwk("both");
+    both["key_ops"] = json!(["sign", "verify"]);
+    let (set, warnings) = KeySet::from_jwks_json(&jwks(vec![verify, both])).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (message, signature) = signed_by_a();
+    for kid in ["verify", "both"] {
+        assert!(
+            set.lookup(Some(kid)).unwrap().verify(&message, &signature),
+            "{kid}"
+        );
+    }
+}
+
+#[test]
+fn a_jwks_whose_only_key_is_for_encryption_has_no_usable_key() {
+    let mut encrypt = key_a().public_jwk(KID_A);
+    encrypt["key_ops"] = json!(["encrypt"]);
+    let error = KeySet::from_jwks_json(&jwks(vec![encrypt])).unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("key_ops [\"encrypt\"]"), "{text}");
+    assert!(text.contains("\"verify\" among them"), "{text}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use super::{normalize, PathError};
 use proptest::prelude::*;
+use unicode_normalization::UnicodeNormalization;
 
 fn refusal(path: &str) -> Option<PathError> {
     normalize(path).err()
@@ -98,6 +99,23 @@ fn ambiguous_paths_are_refused_with_their_reason() {
         ("/a{b}", InvalidChar),
         ("/a|b", InvalidChar),
         ("/caf\u{e9}", InvalidChar),
+        // Unicode look-alikes that NFKC turns into `/`, `\`, `.`, `%`, `;` or letters
+        ("/public/..%EF%BC%8Fadmin", UnicodeLookalike),
+        ("/public/%EF%BC%8E%EF%BC%8E/admin", UnicodeLookalike),
+        ("/public/%E2%80%A5/admin", UnicodeLookalike),
+        ("/public/%E2%80%A6/admin", UnicodeLookalike),
+        ("/public/%EF%B9%92%EF%B9%92/admin", UnicodeLookalike),
+        ("/public/..%EF%BC%BCadmin", UnicodeLookalike),
+        ("/public/..%EF%B9%A8admin", UnicodeLookalike),
+        ("/public/%EF%BC%85%EF%BC%92%EF%BD%86", UnicodeLookalike),
+        ("/public/a%EF%BC%9Bb", UnicodeLookalike),
+        (
+            "/%EF%BD%81%EF%BD%84%EF%BD%8D%EF%BD%89%EF%BD%8E/users",
+            UnicodeLookalike,
+        ),
+        ("/admin%C2%A0", UnicodeLookalike),
+        ("/%CD%BE", UnicodeLookalike),
+        ("/%E2%84%AA", UnicodeLookalike),
     ];
     for (path, expected) in cases {
         assert_eq!(refusal(path), Some(*expected), "path {path:?}");
@@ -131,6 +149,23 @@ fn unambiguous_paths_are_accepted_with_decoded_segments() {
         ),
         ("/*", &["*"], "/*"),
         ("/%E2%9C%93/", &["\u{2713}"], "/\u{2713}/"),
+        // Ordinary non-ASCII text: composed and decomposed accents, CJK, Cyrillic, kana.
+        ("/cafe%CC%81", &["cafe\u{301}"], "/cafe\u{301}"),
+        (
+            "/%E6%97%A5%E6%9C%AC",
+            &["\u{65e5}\u{672c}"],
+            "/\u{65e5}\u{672c}",
+        ),
+        (
+            "/%D0%BC%D0%B8%D1%80",
+            &["\u{43c}\u{438}\u{440}"],
+            "/\u{43c}\u{438}\u{440}",
+        ),
+        (
+            "/%EF%BD%B6%EF%BE%80",
+            &["\u{ff76}\u{ff80}"],
+            "/\u{ff76}\u{ff80}",
+        ),
     ];
     for (path, segments, decoded) in cases {
         let normalized = match normalize(path) {
@@ -189,6 +224,7 @@ fn every_refusal_has_a_distinct_stable_reason_id_and_a_sentence() {
         TrailingSpace,
         Semicolon,
         EmptySegment,
+        UnicodeLookalike,
     ];
     let ids: std::collections::HashSet<&str> = all.iter().map(|e| e.as_str()).collect();
     assert_eq!(ids.len(), all.len());
@@ -217,6 +253,13 @@ fn pathish() -> impl Strategy<Value = String> {
         Just("%2F".to_string()),
         Just("%25".to_string()),
         Just("%C3%A9".to_string()),
+        // Look-alikes of `/`, `.`, `\` and `a`, and a combining accent.
+        Just("%EF%BC%8F".to_string()),
+        Just("%EF%BC%8E".to_string()),
+        Just("%E2%80%A5".to_string()),
+        Just("%EF%B9%A8".to_string()),
+        Just("%EF%BD%81".to_string()),
+        Just("%CC%81".to_string()),
     ];
     (any::<bool>(), prop::collection::vec(atoms, 0..24)).prop_map(|(slash, atoms)| {
         let body = atoms.concat();
@@ -249,6 +292,27 @@ fn check_invariant(raw: &str) -> Result<(), TestCaseError> {
         prop_assert!(!segment.ends_with('.') && !segment.ends_with(' '));
         prop_assert!(!segment.contains(['/', '\\', '%', ';']));
         prop_assert!(!segment.chars().any(|c| c.is_ascii_control()));
+        // What an upstream applying NFKC reads is what was matched, as far as ASCII goes:
+        // its ASCII characters are some of the segment's, in order (composing `e` and a
+        // combining accent drops one), never a new separator, dot, escape or letter.
+        let nfkc: String = segment.nfkc().collect();
+        let mut ours = segment.chars().filter(char::is_ascii);
+        let gained = nfkc
+            .chars()
+            .filter(char::is_ascii)
+            .any(|c| !ours.any(|o| o == c));
+        prop_assert!(!gained, "{:?} normalizes to {:?}", segment, nfkc);
+        prop_assert!(
+            nfkc != "." && nfkc != "..",
+            "{:?} normalizes to a dot segment",
+            segment
+        );
+        prop_assert!(
+            !nfkc.contains(['/', '\\', '%', ';']),
+            "{:?} normalizes to {:?}",
+            segment,
+            nfkc
+        );
     }
     Ok(())
 }

@@ -1,6 +1,11 @@
 //! The `methods` of a route: a validated, uppercase set of HTTP method tokens and the rule
 //! that `HEAD` follows `GET`. It decides whether a request method is allowed by a route and
 //! how strongly; it must never treat an invalid token as a method or panic on config input.
+//!
+//! Config names are case-insensitive (`"post"` lists `POST`), but request methods are
+//! compared exactly (RFC 9110 §9.1: methods are case-sensitive): a request method `get` is
+//! an extension method and never gets the rule of `GET`. (`request` refuses such case
+//! variants of standard methods before routing; this module does not rely on that.)
 
 use std::fmt;
 
@@ -19,7 +24,7 @@ pub enum MethodError {
     Invalid { name: String },
 }
 
-/// A non-empty set of HTTP methods, stored uppercase, compared ASCII-case-insensitively.
+/// A non-empty set of HTTP methods, stored uppercase, compared exactly with request methods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MethodSet {
     /// Sorted by name, without duplicates.
@@ -65,11 +70,9 @@ impl MethodSet {
         })
     }
 
-    /// Whether `method` is listed explicitly (ASCII-case-insensitively).
+    /// Whether `method` is listed explicitly, spelled exactly as listed (uppercase).
     pub fn contains(&self, method: &Method) -> bool {
-        self.methods
-            .iter()
-            .any(|listed| listed.as_str().eq_ignore_ascii_case(method.as_str()))
+        self.methods.iter().any(|listed| listed == method)
     }
 
     /// Whether a request with `method` is allowed: listed, or `HEAD` when `GET` is listed.
@@ -90,7 +93,7 @@ impl MethodSet {
     fn rank(&self, method: &Method) -> Option<MethodRank> {
         if self.contains(method) {
             Some(MethodRank::Listed)
-        } else if method.as_str().eq_ignore_ascii_case("HEAD") && self.contains(&Method::GET) {
+        } else if *method == Method::HEAD && self.contains(&Method::GET) {
             Some(MethodRank::HeadViaGet)
         } else {
             None

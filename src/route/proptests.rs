@@ -105,8 +105,8 @@ impl RouteSpec {
         let Some(listed) = self.listed() else {
             return Some(0);
         };
-        let method = method.to_uppercase();
-        if listed.contains(&method) {
+        // Request methods are case-sensitive: `get` is not listed by `GET` (RFC 9110 §9.1).
+        if listed.contains(method) {
             Some(2)
         } else if method == "HEAD" && listed.contains("GET") {
             Some(1)
@@ -224,7 +224,8 @@ fn request() -> impl Strategy<Value = (&'static str, Vec<&'static str>, bool)> {
 }
 
 /// Every request shape that can make a difference: segments from the route alphabet plus a
-/// value no route names, longer than any pattern; each listed method plus an unlisted one.
+/// value no route names, longer than any pattern; each listed method plus an unlisted one,
+/// and `get`, which no route lists (config names are uppercased, request methods are not).
 fn every_representative_request() -> Vec<(&'static str, Vec<&'static str>)> {
     let alphabet = ["a", "b", "c", "z"];
     let mut paths: Vec<Vec<&'static str>> = vec![Vec::new()];
@@ -242,7 +243,7 @@ fn every_representative_request() -> Vec<(&'static str, Vec<&'static str>)> {
             .collect();
         paths.extend(frontier.iter().cloned());
     }
-    let methods = ["GET", "HEAD", "POST", "PUT"];
+    let methods = ["GET", "HEAD", "POST", "PUT", "get"];
     methods
         .iter()
         .flat_map(|method| paths.iter().map(move |path| (*method, path.clone())))

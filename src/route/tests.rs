@@ -195,7 +195,10 @@ fn patterns_match_segment_aware_and_case_insensitively() {
 fn method_sets_are_uppercase_tokens_and_head_follows_get() {
     let set = MethodSet::new(["get", "Post", "GET", "PURGE"]).unwrap();
     assert_eq!(set.to_string(), "GET, POST, PURGE");
-    assert!(set.contains(&Method::GET) && set.contains(&method("purge")));
+    assert!(set.contains(&Method::GET) && set.contains(&method("PURGE")));
+    // Request methods are case-sensitive: the config's `"get"` lists `GET`, not `get`.
+    assert!(!set.contains(&method("purge")) && !set.allows(&method("get")));
+    assert!(!set.allows(&method("head")), "only HEAD follows GET");
     assert!(!set.contains(&Method::HEAD), "HEAD is not listed");
     assert!(set.allows(&Method::HEAD), "HEAD follows GET");
     assert!(!set.allows(&Method::PUT));
@@ -269,7 +272,8 @@ fn the_most_specific_route_wins() {
         ("literal case variants match", &["/*", "/Admin"], "GET", "/ADMIN", Some(1)),
         ("literal case variants under **", &["/**", "/admin/**"], "GET", "/AdMiN/x", Some(1)),
         ("percent-encoded letters match literals", &["/*", "/admin"], "GET", "/%61dmin", Some(1)),
-        ("lowercase method names count as uppercase", &["/**", "GET /a"], "get", "/a", Some(1)),
+        ("a request method get is not GET", &["/**", "GET /a"], "get", "/a", Some(0)),
+        ("... and finds no route without a catch-all", &["GET /a"], "gEt", "/a", None),
         ("custom methods", &["/**", "PURGE /cache/**"], "PURGE", "/cache/x", Some(1)),
         ("segment-aware prefix", &["/admin/**"], "GET", "/administrator", None),
         ("no route", &["/a"], "GET", "/b", None),

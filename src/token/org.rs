@@ -2,15 +2,25 @@
 //! claim versions (CLERK.md §1): v1 flat `org_id`/`org_slug`/`org_role`/`org_permissions`;
 //! v2 the `o` object, with permissions decoded from `fea` × `o.per` × `o.fpm`.
 //!
-//! v2 decoding, as Clerk's session-token docs and Go SDK do it: mask *i* of `o.fpm` belongs to
-//! entry *i* of the **whole** top-level `fea` list; bit *j* (least significant first) grants
-//! `org:<feature>:<per[j]>`. Only org-scoped entries grant: scope `o`, `ou` or `uo`. A
-//! user-only `u:` entry keeps its index (it still consumes mask *i*) but grants nothing: a
-//! user-level feature is not a permission in the active organization, and letting it mint
-//! `org:` permissions would turn a personal plan into organization rights. (`@clerk/shared`
-//! instead indexes the masks over the org-scoped entries only; the two readings differ only
-//! when a `u:` entry precedes an org entry, which Clerk's docs say does not happen while an
-//! organization is active.)
+//! v2 decoding follows Clerk's own decoder in `@clerk/shared` (clerk/javascript,
+//! `packages/shared/src/jwtPayloadParser.ts`: `parsePermissions` and `buildOrgPermissions`,
+//! with `splitByScope` from `packages/shared/src/authorization.ts`, as of the 2026 change
+//! "decode JWT v2 permission masks exactly"):
+//!
+//! - `fea` is split on `,` and each entry trimmed; an entry's scope is the text before its
+//!   first `:`. The **organization features** are the entries of scope `o`, `ou` or `uo`, in
+//!   order; `u:` and unknown scopes are not in that list at all.
+//! - Mask *i* of `o.fpm` belongs to organization feature *i*: the masks are indexed over the
+//!   organization features only, not over the whole `fea` list. So `fea = "u:x,o:reports"`
+//!   with `fpm = "0,1"` gives `reports` the mask `0` and grants nothing.
+//! - Bit *j* of a mask (least significant first) grants `org:<feature>:<per[j]>`; bits beyond
+//!   `per` are ignored.
+//! - An entry without `:` makes Clerk's `splitByScope` throw, so such a `fea` grants no
+//!   organization permission at all.
+//!
+//! doorman is stricter in one way only: a feature or permission name that is empty or holds
+//! a `:` keeps its place in the lists but grants nothing (Clerk would build a permission
+//! string that can never be parsed back unambiguously).
 //!
 //! Hostile input grants nothing and never panics: a mask that is not plain ASCII digits
 //! (`-1`, `1.5`, `x`, empty) grants nothing for its feature; masks of any length are decoded
@@ -69,14 +79,18 @@ fn from_v2(claims: &Map<String, Value>) -> Organization {
     }
 }
 
-/// Decodes v2 `fea` / `o.per` / `o.fpm` (comma lists) into `org:<feature>:<permission>`.
+/// Decodes v2 `fea` / `o.per` / `o.fpm` (comma lists) into `org:<feature>:<permission>`,
+/// pairing mask *i* with organization feature *i* (see the module docs).
 pub fn feature_permissions(fea: &str, per: &str, fpm: &str) -> Vec<String> {
+    let Some(features) = org_features(fea) else {
+        return Vec::new();
+    };
     let names: Vec<&str> = per.split(',').map(str::trim).collect();
     let mut granted = Vec::new();
-    for (entry, mask) in fea.split(',').zip(fpm.split(',')) {
-        let Some(feature) = org_feature_name(entry.trim()) else {
+    for (feature, mask) in features.into_iter().zip(fpm.split(',')) {
+        if !is_plain_name(feature) {
             continue;
-        };
+        }
         let Some(bits) = low_bits_of_decimal(mask.trim(), names.len()) else {
             continue;
         };
@@ -89,11 +103,17 @@ pub fn feature_permissions(fea: &str, per: &str, fpm: &str) -> Vec<String> {
     granted
 }
 
-/// The feature name of an org-scoped `fea` entry (`o:x`, `ou:x`, `uo:x`), else `None`.
-fn org_feature_name(entry: &str) -> Option<&str> {
-    let (scope, name) = entry.split_once(':')?;
-    let org_scoped = matches!(scope, "o" | "ou" | "uo");
-    (org_scoped && is_plain_name(name)).then_some(name)
+/// The organization features of `fea` in order (the names of entries scoped `o`, `ou` or
+/// `uo`, as `splitByScope` lists them), or `None` when an entry has no `:` (Clerk throws).
+fn org_features(fea: &str) -> Option<Vec<&str>> {
+    let mut features = Vec::new();
+    for entry in fea.split(',') {
+        let (scope, name) = entry.trim().split_once(':')?;
+        if matches!(scope, "o" | "ou" | "uo") {
+            features.push(name);
+        }
+    }
+    Some(features)
 }
 
 /// Non-empty, without the `:` that separates permission parts.

@@ -208,3 +208,38 @@ fn token_mint_with_a_bad_key_file_is_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.pem"));
 }
+
+#[test]
+fn check_warns_about_a_plain_http_jwks_url_to_a_remote_host() {
+    let dir = std::env::temp_dir().join(format!("doorman-cli-http-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("http.toml");
+    let config = |url: &str| {
+        format!(
+            "[clerk]\nissuer = \"https://clerk.example.com\"\njwks_url = \"{url}\"\n\
+             [[upstreams]]\nname = \"app\"\nurl = \"http://127.0.0.1:3000\"\n"
+        )
+    };
+    let run = |url: &str| {
+        std::fs::write(&file, config(url)).unwrap();
+        let out = doorman()
+            .args(["check", "--config"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{url}: {out:?}");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let text = run("http://clerk.example.com/.well-known/jwks.json");
+    assert!(
+        text.contains("clerk.jwks_url") && text.contains("plain http"),
+        "{text}"
+    );
+    let text = run("http://127.0.0.1:8080/jwks.json");
+    assert!(!text.contains("plain http"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -15,14 +15,14 @@ use crate::support::process::temp_dir;
 use crate::support::{claims, token, Harness, BASE_CONFIG};
 
 /// A test CA and a `localhost` certificate it signed, as PEM files.
-struct TestPki {
-    ca_pem: String,
-    cert: PathBuf,
-    key: PathBuf,
+pub(crate) struct TestPki {
+    pub(crate) ca_pem: String,
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
     ca_file: PathBuf,
 }
 
-fn pki() -> TestPki {
+pub(crate) fn pki() -> TestPki {
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);

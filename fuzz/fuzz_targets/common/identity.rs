@@ -251,13 +251,22 @@ fn plain(name: &str) -> bool {
 
 /// `feature_permissions` as the org module docs specify it.
 pub fn feature_permissions_model(fea: &str, per: &str, fpm: &str) -> Vec<String> {
+    // @clerk/shared's splitByScope: the org-scoped entries, in order; an entry without `:`
+    // throws there, so nothing is granted.
+    let mut features = Vec::new();
+    for entry in fea.split(',') {
+        let Some((scope, feature)) = entry.trim().split_once(':') else {
+            return Vec::new();
+        };
+        if matches!(scope, "o" | "ou" | "uo") {
+            features.push(feature);
+        }
+    }
     let names: Vec<&str> = per.split(',').map(str::trim).collect();
     let mut out = Vec::new();
-    for (entry, mask) in fea.split(',').zip(fpm.split(',')) {
-        let Some((scope, feature)) = entry.trim().split_once(':') else {
-            continue;
-        };
-        if !matches!(scope, "o" | "ou" | "uo") || !plain(feature) {
+    // Mask i belongs to org feature i (not to fea entry i).
+    for (feature, mask) in features.into_iter().zip(fpm.split(',')) {
+        if !plain(feature) {
             continue;
         }
         let mask = mask.trim();

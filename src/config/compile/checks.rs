@@ -1,7 +1,8 @@
 //! Warnings about configs that load but are probably mistakes: upstreams no route uses,
 //! redirect targets that are themselves protected (a loop waiting to happen), and
-//! permissions or roles that the `[roles]` catalog does not know. Warnings never fail a
-//! load; `doorman check` prints them.
+//! permissions or roles that the `[roles]` catalog does not know, and a JWKS fetched over
+//! plain http from a host other than loopback. Warnings never fail a load; `doorman check`
+//! prints them.
 
 use super::*;
 use crate::config::WebhookSecret;
@@ -139,6 +140,37 @@ pub(super) fn warn_about(config: &Config, p: &mut Problems) {
     unused_upstreams(config, p);
     protected_redirect_targets(config, p);
     unknown_permissions(config, p);
+    plain_http_jwks(config, p);
+}
+
+/// A `jwks_url` over plain HTTP to a host other than loopback: anyone on the path can
+/// replace the keys and so mint any session. Loopback (`127.0.0.0/8`, `::1`, `localhost`)
+/// stays silent: a local JWKS server or sidecar is a common, safe setup.
+fn plain_http_jwks(config: &Config, p: &mut Problems) {
+    let crate::config::KeySource::JwksUrl(url) = &config.clerk.keys else {
+        return;
+    };
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return;
+    };
+    if uri.scheme_str() != Some("http") {
+        return;
+    }
+    let host = uri.host().unwrap_or("");
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        p.warn(
+            "clerk.jwks_url",
+            format!(
+                "{url:?} fetches the signing keys over plain http from {host:?}; anyone on the \
+                 network path can swap in their own key and sign any session: use https"
+            ),
+        );
+    }
 }
 
 fn unused_upstreams(config: &Config, p: &mut Problems) {
@@ -252,6 +284,53 @@ fn unknown_permissions(config: &Config, p: &mut Problems) {
                     format!("role {role:?} is not in [roles]; check the spelling"),
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn jwks_warnings(url: &str) -> Vec<String> {
+        let text = format!(
+            "[clerk]\nissuer = \"https://clerk.example.com\"\njwks_url = \"{url}\"\n\
+             [[upstreams]]\nname = \"app\"\nurl = \"http://127.0.0.1:3000\"\n"
+        );
+        let config = Config::parse(&text, "test.toml", &|_| None).expect("valid config");
+        config
+            .warnings
+            .iter()
+            .filter(|w| w.at == "clerk.jwks_url")
+            .map(|w| w.message.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_plain_http_jwks_url_to_a_remote_host_is_warned_about() {
+        for url in [
+            "http://clerk.example.com/.well-known/jwks.json",
+            "http://10.0.0.5:8080/jwks.json",
+            "http://[2001:db8::1]/jwks.json",
+            "http://localhost.evil.example/jwks.json",
+        ] {
+            let warnings = jwks_warnings(url);
+            assert_eq!(warnings.len(), 1, "{url}: {warnings:?}");
+            assert!(warnings[0].contains("plain http"), "{}", warnings[0]);
+        }
+    }
+
+    #[test]
+    fn https_and_loopback_jwks_urls_are_not_warned_about() {
+        for url in [
+            "https://clerk.example.com/.well-known/jwks.json",
+            "http://127.0.0.1:8080/jwks.json",
+            "http://127.8.9.10/jwks.json",
+            "http://[::1]:8080/jwks.json",
+            "http://localhost:3000/jwks.json",
+            "http://LOCALHOST/jwks.json",
+        ] {
+            assert_eq!(jwks_warnings(url), Vec::<String>::new(), "{url}");
         }
     }
 }

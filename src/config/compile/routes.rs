@@ -1,6 +1,7 @@
 //! Compiling `[[upstreams]]`, `[defaults]` and `[[routes]]`, and building the route table
 //! (ties are errors naming both routes; shadowed routes are warnings).
 
+use super::upgrades::compile_upgrades;
 use super::*;
 
 pub(super) fn compile_upstreams(raw: &[RawUpstream], p: &mut Problems) -> Vec<Upstream> {
@@ -180,6 +181,9 @@ pub(super) fn compile_defaults(
         ),
         mode: enum_value(p, "defaults.mode", raw.mode.as_deref(), global_mode, MODE),
         max_body_bytes: None,
+        upgrades: compile_upgrades(p, "defaults.upgrades", raw.upgrades.as_deref()),
+        // Set by `method_override::apply`, which knows `[defaults]`.
+        method_override: MethodOverride::Refuse,
     }
 }
 
@@ -196,11 +200,20 @@ pub(super) fn string_list(p: &mut Problems, at: &str, value: &Option<Vec<String>
     list
 }
 
+/// Compiles one route. `onboarding`, `respond`, `upstream` and `mode` fall back to the
+/// compiled `defaults` when the route does not set them, so `[defaults]` is the default of
+/// every route as well as the rule for paths no route matches (`[defaults] mode` itself
+/// falls back to `[server] mode`).
+///
+/// `access` is the exception, on purpose: `[defaults] access` is `signed_in` (the route
+/// default anyway) or `deny`, and inheriting `deny` would make every route that does not
+/// repeat `access = "signed_in"` refuse everyone: a route exists to say who may pass, while
+/// `[defaults] access = "deny"` says that paths no route lists are closed.
 pub(super) fn compile_route(
     index: usize,
     raw: &RawRoute,
     upstreams: &[Upstream],
-    global_mode: Mode,
+    defaults: &Route,
     p: &mut Problems,
 ) -> Route {
     let path = raw.path.clone().unwrap_or_default();
@@ -284,14 +297,14 @@ pub(super) fn compile_route(
         p,
         &format!("{at}.onboarding"),
         raw.onboarding.as_deref(),
-        Onboarding::Required,
+        defaults.policy.onboarding,
         ONBOARDING,
     );
     let respond = enum_value(
         p,
         &format!("{at}.respond"),
         raw.respond.as_deref(),
-        Respond::Auto,
+        defaults.policy.respond,
         RESPOND,
     );
     let policy = Policy::new(access, onboarding, respond, lists);
@@ -305,12 +318,10 @@ pub(super) fn compile_route(
         name: Arc::from(name.as_str()),
         pattern,
         methods,
-        upstream: upstream_index(
-            p,
-            &format!("{at}.upstream"),
-            raw.upstream.as_deref(),
-            upstreams,
-        ),
+        upstream: match raw.upstream.as_deref() {
+            Some(name) => upstream_index(p, &format!("{at}.upstream"), Some(name), upstreams),
+            None => defaults.upstream,
+        },
         policy,
         max_body_bytes: match raw.max_body_bytes {
             Some(0) => {
@@ -326,9 +337,11 @@ pub(super) fn compile_route(
             p,
             &format!("{at}.mode"),
             raw.mode.as_deref(),
-            global_mode,
+            defaults.mode,
             MODE,
         ),
+        upgrades: compile_upgrades(p, &format!("{at}.upgrades"), raw.upgrades.as_deref()),
+        method_override: MethodOverride::Refuse,
     };
     route
 }

@@ -79,6 +79,7 @@ pub(super) fn compile_server(raw: &RawServer, p: &mut Problems) -> Server {
         workers,
         forward_preflight,
         tls,
+        method_override_params: super::method_override::compile_params(raw, p),
     }
 }
 
@@ -202,7 +203,54 @@ pub(super) fn compile_limits(raw: &RawLimits, p: &mut Problems) -> Limits {
             "0 would refuse every body; leave it out for no limit",
         );
     }
+    let request_body_timeout = bounded_duration(
+        p,
+        "limits.request_body_timeout",
+        raw.request_body_timeout.as_deref(),
+        Duration::from_secs(20),
+    );
+    let min_rate = raw.request_body_min_rate.unwrap_or(500);
+    if !(1..=1 << 30).contains(&min_rate) {
+        p.err(
+            "limits.request_body_min_rate",
+            format!("{min_rate} is out of range; use 1 to 1073741824 bytes per second (the default 500 suits slow mobile links)"),
+        );
+    }
+    let response_write_timeout = bounded_duration(
+        p,
+        "limits.response_write_timeout",
+        raw.response_write_timeout.as_deref(),
+        Duration::from_secs(60),
+    );
+    let mut frames = |key: &str, value: Option<u64>| {
+        let n = value.unwrap_or(100);
+        if !(1..=1_000_000).contains(&n) {
+            p.err(
+                format!("limits.{key}"),
+                format!("{n} is out of range; use 1 to 1000000 (browsers send a handful; the default is 100)"),
+            );
+        }
+        u32::try_from(n).unwrap_or(100)
+    };
+    let max_pings = frames("http2_max_pings", raw.http2_max_pings);
+    let max_settings = frames("http2_max_settings", raw.http2_max_settings);
+    let flood_window = bounded_duration(
+        p,
+        "limits.http2_flood_window",
+        raw.http2_flood_window.as_deref(),
+        Duration::from_secs(10),
+    );
     Limits {
+        body_min_rate: crate::body::MinRate {
+            grace: request_body_timeout,
+            bytes_per_second: min_rate.max(1),
+        },
+        response_write_timeout,
+        http2_flood: crate::server::FloodLimits {
+            max_pings,
+            max_settings,
+            window: flood_window,
+        },
         max_connections: usize::try_from(max_connections).unwrap_or(10_000),
         http2_max_concurrent_streams: u32::try_from(max_streams).unwrap_or(256),
         max_body_bytes: max_body.map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
@@ -238,4 +286,26 @@ pub(super) fn compile_cache(raw: &RawCache, p: &mut Problems) -> CacheSettings {
         max_entries: usize::try_from(max_entries).unwrap_or(default.max_entries),
         max_bytes: usize::try_from(max_bytes).unwrap_or(default.max_bytes),
     }
+}
+
+/// A duration between 100 ms and one hour (the default when out of range).
+fn bounded_duration(
+    p: &mut Problems,
+    at: &str,
+    value: Option<&str>,
+    default: Duration,
+) -> Duration {
+    let d = duration(p, at, value, default);
+    if (Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&d) {
+        return d;
+    }
+    p.err(
+        at,
+        format!(
+            "{} is out of range; use between \"100ms\" and \"1h\" (default \"{}\")",
+            humantime::format_duration(d),
+            humantime::format_duration(default)
+        ),
+    );
+    default
 }

@@ -97,20 +97,28 @@ fn decodes_masks_least_significant_bit_first() {
 }
 
 #[test]
-fn only_org_scoped_features_grant_and_every_entry_keeps_its_index() {
+fn masks_are_indexed_over_org_scoped_features_only_as_clerk_shared_does() {
+    // per = "manage,read": bit 0 is manage, bit 1 is read.
     let table: &[(&str, &str, &str, &[&str])] = &[
-        // Decision: `u:` entries consume mask i but grant no org permission.
+        // The issue's case: mask 0 is reports' mask, so nothing is granted.
+        ("issue_user_feature_first", "u:x,o:reports", "0,1", &[]),
         (
             "user_feature_first",
             "u:impersonation,o:dashboard",
             "3,1",
-            &["org:dashboard:manage"],
+            &["org:dashboard:manage", "org:dashboard:read"],
         ),
         (
             "user_feature_last",
             "o:dashboard,u:impersonation",
             "1,3",
             &["org:dashboard:manage"],
+        ),
+        (
+            "user_features_between",
+            "o:a,u:x,u:y,o:b",
+            "1,2",
+            &["org:a:manage", "org:b:read"],
         ),
         (
             "ou_scope_counts_as_org",
@@ -120,17 +128,25 @@ fn only_org_scoped_features_grant_and_every_entry_keeps_its_index() {
         ),
         (
             "uo_scope_counts_as_org",
-            "uo:payments",
+            "u:x,uo:payments",
             "2",
             &["org:payments:read"],
         ),
-        ("unknown_scope", "x:a,org:b,O:c", "3,3,3", &[]),
         (
-            "entry_without_scope_keeps_index",
+            "unknown_scopes_are_not_listed",
+            "x:a,org:b,O:c,o:d",
+            "3",
+            &["org:d:manage", "org:d:read"],
+        ),
+        // splitByScope throws on an entry without `:`: no organization permission at all.
+        (
+            "entry_without_colon_grants_nothing",
             "dashboard,o:teams",
             "3,1",
-            &["org:teams:manage"],
+            &[],
         ),
+        ("trailing_empty_entry_grants_nothing", "o:teams,", "1", &[]),
+        // Stricter than Clerk: unusable names keep their index but grant nothing.
         ("empty_feature_name", "o:,o:b", "1,1", &["org:b:manage"]),
         (
             "colon_in_feature_name",
@@ -142,6 +158,59 @@ fn only_org_scoped_features_grant_and_every_entry_keeps_its_index() {
     for (name, fea, fpm, want) in table {
         assert_eq!(perms(fea, "manage,read", fpm), strings(want), "case {name}");
     }
+}
+
+/// Clerk's decoder as `@clerk/shared` (packages/shared/src/jwtPayloadParser.ts with
+/// splitByScope from authorization.ts) states it, written out independently: the reference
+/// the property below compares against. `None` where Clerk throws.
+fn clerk_reference(fea: &str, per: &str, fpm: &str) -> Option<Vec<String>> {
+    let mut org = Vec::new();
+    if !fea.is_empty() {
+        for part in fea.split(',') {
+            let part = part.trim();
+            let colon = part.find(':')?;
+            let (scope, value) = (&part[..colon], &part[colon + 1..]);
+            if scope == "o" || scope == "ou" || scope == "uo" {
+                org.push(value.to_string());
+            }
+        }
+    }
+    if per.is_empty() || fpm.is_empty() {
+        return Some(Vec::new());
+    }
+    let permissions: Vec<&str> = per.split(',').map(str::trim).collect();
+    let masks: Vec<Vec<u8>> = fpm
+        .split(',')
+        .map(|m| {
+            let m = m.trim();
+            if m.is_empty() || !m.bytes().all(|b| b.is_ascii_digit()) {
+                return Vec::new();
+            }
+            // Repeated halving of the decimal string, least significant bit first.
+            let mut digits: Vec<u8> = m.bytes().map(|b| b - b'0').collect();
+            let mut bits = Vec::new();
+            while digits.iter().any(|d| *d != 0) {
+                let mut remainder = 0;
+                for d in digits.iter_mut() {
+                    let value = remainder * 10 + *d;
+                    *d = value / 2;
+                    remainder = value % 2;
+                }
+                bits.push(remainder);
+            }
+            bits
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (i, feature) in org.iter().enumerate() {
+        let Some(bits) = masks.get(i) else { continue };
+        for (j, bit) in bits.iter().enumerate().take(permissions.len()) {
+            if *bit == 1 {
+                out.push(format!("org:{feature}:{}", permissions[j]));
+            }
+        }
+    }
+    Some(out)
 }
 
 #[test]
@@ -312,11 +381,24 @@ mod properties {
                 prop_assert!(!name.contains(':') && !name.is_empty());
                 prop_assert!(names.contains(&name), "{granted} not in per {per:?}");
                 let org_entry = ["o:", "ou:", "uo:"].map(|scope| format!("{scope}{feature}"));
+                prop_assert!(features.iter().all(|entry| entry.contains(':')));
                 prop_assert!(
                     features.iter().any(|entry| org_entry.iter().any(|e| e == entry)),
                     "{granted} not from an org feature of {fea:?}"
                 );
             }
+        }
+
+        #[test]
+        fn decoding_equals_clerks_decoder_for_usable_names(
+            fea in proptest::collection::vec("(o|u|ou|uo|x):[a-d]{1,2}", 0..8),
+            per in proptest::collection::vec("[a-d]{1,2}", 1..8),
+            fpm in proptest::collection::vec("[0-9]{0,25}|x|-1", 0..10),
+        ) {
+            let (fea, per, fpm) = (fea.join(","), per.join(","), fpm.join(","));
+            let mut want = clerk_reference(&fea, &per, &fpm).unwrap_or_default();
+            want.sort();
+            prop_assert_eq!(perms(&fea, &per, &fpm), want, "fea {:?} fpm {:?}", fea, fpm);
         }
 
         #[test]

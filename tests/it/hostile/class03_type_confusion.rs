@@ -156,6 +156,36 @@ async fn fpm_masks_that_are_negative_huge_or_not_numbers_grant_nothing() {
 }
 
 #[tokio::test]
+async fn fpm_masks_are_paired_with_org_features_only_as_clerk_decodes_them() {
+    // @clerk/shared indexes o.fpm over the org-scoped `fea` entries only: with
+    // fea "u:x,o:projects" and fpm "0,1", projects has mask 0 and Clerk grants nothing.
+    let h = Harness::start().await;
+    let with_fea = |fea: &str, fpm: &str| with(org(json!(fpm)), "/fea", json!(fea));
+    let before = h.echo.count();
+    let cases = vec![
+        (
+            "user feature first".to_string(),
+            with_fea("u:x,o:projects", "0,1"),
+        ),
+        (
+            "entry without colon".to_string(),
+            with_fea("x,o:projects", "1"),
+        ),
+    ];
+    expect_403(&h, "PUT", "/api/projects/1", "permission_missing", cases).await;
+    assert_nothing_forwarded(&h, before, "masks counted over the whole fea list");
+    let grant = with_fea("u:x,o:projects", "1,0");
+    expect_200(&h, "PUT", "/api/projects/1", "org mask first", &grant).await;
+    let seen = h.echo.last().expect("forwarded");
+    assert_eq!(
+        seen.header("x-user-permissions").as_deref(),
+        Some("org:projects:manage,view_project"),
+        "{:?}",
+        seen.headers
+    );
+}
+
+#[tokio::test]
 async fn org_claims_of_the_wrong_shape_grant_no_org_permission_or_role() {
     let h = Harness::start().await;
     let admin_v2 = with(claims(), "/o", json!({"id": "org_1", "rol": "admin"}));

@@ -1,7 +1,8 @@
 //! Class 5: path confusion. Dot segments, encoded separators, double encoding, empty
-//! segments, `;` parameters, case variants, trailing dots, NUL and control bytes,
-//! absolute-form targets, and the query or fragment trying to steer the route. Ambiguous
-//! paths get 400 `path_*` and never reach the upstream; what is matched is what is forwarded.
+//! segments, `;` parameters, case variants, trailing dots, NUL and control bytes, Unicode
+//! look-alikes of `/`, `.` and `\`, absolute-form targets, and the query or fragment trying
+//! to steer the route. Ambiguous paths get 400 `path_*` and never reach the upstream; what
+//! is matched is what is forwarded.
 
 use std::time::Duration;
 
@@ -214,6 +215,39 @@ async fn invalid_percent_encoding_and_overlong_utf8_are_refused() {
         ],
     )
     .await;
+}
+
+#[tokio::test]
+async fn unicode_lookalikes_of_slash_dot_and_backslash_are_refused() {
+    // An upstream applying NFKC would read `/public/../admin/…`, or `/admin` for full-width
+    // letters, after doorman matched a public rule.
+    let paths = [
+        "/public/..%EF%BC%8Fadmin/users",
+        "/public/%EF%BC%8E%EF%BC%8E/admin/users",
+        "/public/%E2%80%A5/admin/users",
+        "/public/%E2%80%A6/admin",
+        "/public/%EF%B9%92%EF%B9%92/admin/users",
+        "/public/..%EF%BC%BCadmin",
+        "/public/..%EF%B9%A8admin",
+        "/%EF%BD%81%EF%BD%84%EF%BD%8D%EF%BD%89%EF%BD%8E/users",
+    ];
+    let h = Harness::start().await;
+    expect_400(&h, "path_unicode_lookalike", &paths).await;
+}
+
+#[tokio::test]
+async fn ordinary_non_ascii_paths_are_forwarded_as_sent() {
+    let h = Harness::start().await;
+    for path in [
+        "/public/caf%C3%A9",
+        "/public/cafe%CC%81",
+        "/public/%E6%97%A5%E6%9C%AC%E8%AA%9E",
+        "/public/%EF%BD%B6%EF%BE%85",
+    ] {
+        let reply = h.client.get(path).await;
+        assert_eq!(reply.status, 200, "{path}");
+        assert_eq!(h.echo.last().unwrap().target, path);
+    }
 }
 
 #[tokio::test]

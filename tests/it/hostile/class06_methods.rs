@@ -1,10 +1,14 @@
 //! Class 6: method tricks. Method-override headers never change which rule applies (they are
-//! stripped), `HEAD` follows `GET`'s rule, method case and unusual methods cannot slip past a
-//! method-specific rule, and `OPTIONS` is decided like any other request by default.
+//! stripped), `HEAD` follows `GET`'s rule, case variants of standard methods (`get`) are
+//! refused and unusual methods cannot slip past a method-specific rule, and `OPTIONS` is
+//! decided like any other request by default.
 
 use std::time::Duration;
 
-use super::{api, assert_nothing_forwarded, bearer, header, navigate, outcome, raw, refused};
+use super::{
+    api, assert_nothing_forwarded, bearer, config_with_sections, header, navigate, outcome, raw,
+    refused,
+};
 use crate::support::{claims, token, with, Harness};
 use serde_json::json;
 
@@ -73,11 +77,12 @@ async fn override_headers_are_stripped_so_the_upstream_cannot_reinterpret_an_all
             "{name}: {value} reached the upstream"
         );
     }
-    // `_method` in the query is the application's business; doorman decides by the real
-    // method (GET here) and forwards the query unchanged.
+    // `_method` in the query is refused like in a form (class06_method_override): frameworks
+    // read it as the method, and refusing it on a GET too is fail-safe.
+    let before = h.echo.count();
     let reply = api(&h, "GET", "/api/projects/1?_method=DELETE", &reader()).await;
-    assert_eq!(reply.status, 200);
-    assert_eq!(h.echo.last().unwrap().method, "GET");
+    assert_eq!(outcome(&reply), refused(400, "method_override"));
+    assert_nothing_forwarded(&h, before, "query override on a GET");
 }
 
 #[tokio::test]
@@ -110,31 +115,49 @@ async fn head_follows_gets_rule_and_cannot_bypass_it() {
 }
 
 #[tokio::test]
-async fn lowercase_and_mixed_case_methods_hit_the_same_rule() {
-    let h = Harness::start().await;
+async fn case_variants_of_standard_methods_are_refused_not_routed_as_extension_methods() {
+    // Methods are case-sensitive (RFC 9110 §9.1): `get` is not `GET` and must not get the
+    // GET-only public rule; upstreams that upper-case it would run their GET handler.
+    let h = Harness::with_config(&config_with_sections(
+        "[[routes]]\nname = \"open-read\"\npath = \"/open/**\"\nmethods = [\"GET\"]\naccess = \"public\"\n",
+    ))
+    .await;
     let before = h.echo.count();
-    for method in ["post", "Post", "pOST"] {
+    for (method, path) in [
+        ("get", "/open/x"),
+        ("gEt", "/open/x"),
+        ("head", "/open/x"),
+        ("post", "/api/projects"),
+        ("Post", "/api/projects"),
+        ("put", "/api/projects/1"),
+        ("delete", "/public/x"),
+        ("trace", "/public/x"),
+    ] {
         let request = format!(
-            "{method} /api/projects HTTP/1.1\r\nHost: shop.test\r\nAuthorization: Bearer {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: shop.test\r\nAuthorization: Bearer {}\r\nContent-Length: 0\r\n\r\n",
             reader()
         );
         let answer = raw(h.client.addr, request.as_bytes(), Duration::from_secs(5)).await;
         assert_eq!(
             (answer.status(), answer.reason()),
-            (Some(403), "permission_missing".to_string()),
-            "{method}: {}",
+            (Some(400), "method_invalid".to_string()),
+            "{method} {path}: {}",
             answer.text
         );
-    }
-    for method in ["put", "Put"] {
-        let request = format!(
-            "{method} /api/projects/1 HTTP/1.1\r\nHost: shop.test\r\nAuthorization: Bearer {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            reader()
-        );
-        let answer = raw(h.client.addr, request.as_bytes(), Duration::from_secs(5)).await;
-        assert_eq!(answer.status(), Some(403), "{method}: {}", answer.text);
+        assert!(answer.closed, "{method}: the connection stayed open");
     }
     assert_nothing_forwarded(&h, before, "method case variants");
+    // The exact spelling gets the rule; an extension method does not inherit GET's.
+    let reply = h.client.get("/open/x").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(h.echo.last().unwrap().method, "GET");
+    let reply = h.client.send(h.client.request("PURGE", "/open/x")).await;
+    assert_eq!(
+        outcome(&reply),
+        refused(401, "token_missing"),
+        "PURGE is not GET"
+    );
+    assert_eq!(h.echo.count(), before + 1);
 }
 
 #[tokio::test]

@@ -343,3 +343,24 @@ async fn unknown_kids_through_the_cookie_and_api_share_one_fetch() {
         "one fetch for a burst of the new kid"
     );
 }
+
+#[tokio::test]
+async fn a_jwks_key_whose_key_ops_lack_verify_never_verifies_a_token() {
+    // RFC 7517 §4.3: a key published for ["encrypt"] must not be used to verify signatures.
+    let jwks = JwksServer::start(&[(key(), KID)]).await;
+    let mut encrypt_only = other_key().public_jwk("ins_encrypt");
+    encrypt_only["key_ops"] = json!(["encrypt"]);
+    let mut verify = other_key().public_jwk("ins_verify");
+    verify["key_ops"] = json!(["verify"]);
+    jwks.set_body(&json!({"keys": [key().public_jwk(KID), encrypt_only, verify]}).to_string());
+    let echo = doorman::echo::Echo::start(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let h = Harness::with_parts(BASE_CONFIG, jwks, echo, |_| None).await;
+    let forged = mint(other_key(), "ins_encrypt", &claims()).unwrap();
+    assert_eq!(call(&h, &forged).await, refused(401, "token_unknown_kid"));
+    assert_nothing_forwarded(&h, 0, "a token verified by an encryption key");
+    let good = mint(other_key(), "ins_verify", &claims()).unwrap();
+    assert_eq!(call(&h, &good).await.0, 200, "key_ops with verify is used");
+    assert_eq!(h.echo.count(), 1);
+}
