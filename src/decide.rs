@@ -11,8 +11,9 @@
 //! [`NoTrace`], which the compiler removes entirely.
 
 use crate::config::Redirects;
-use crate::decision::{reason, Auth, Decision};
+use crate::decision::{Auth, Decision};
 use crate::policy::{Access, Onboarding, Policy};
+use crate::reason::Reason;
 use crate::redirect::{is_safe_return_path, query_param};
 use crate::request::Facts;
 use crate::token::claims::{Activity, Identity};
@@ -74,7 +75,7 @@ fn decide_traced<T: Trace>(
         Access::Deny => {
             trace.step("access", Outcome::Fail, || "access = deny".into());
             return Decision::Forbidden {
-                reason: reason::ROUTE_DENIED,
+                reason: Reason::RouteDenied,
             };
         }
         Access::SignedIn => trace.step("access", Outcome::Info, || {
@@ -101,8 +102,8 @@ fn decide_traced<T: Trace>(
                     reason: TokenError::KeysUnavailable.reason(),
                 },
                 Auth::Invalid(e) => signed_out(page, e.reason()),
-                Auth::SignedOut { reason } => signed_out(page, reason),
-                Auth::Refresh { reason } => Decision::Handshake { reason },
+                Auth::SignedOut { reason } => signed_out(page, *reason),
+                Auth::Refresh { reason } => Decision::Handshake { reason: *reason },
                 Auth::Anonymous | Auth::Valid(_) => signed_out(page, TokenError::Missing.reason()),
             };
         }
@@ -144,19 +145,19 @@ fn active<T: Trace>(identity: &Identity, trace: &mut T) -> Option<Decision> {
         Activity::Inactive => (
             Outcome::Fail,
             "account inactive",
-            Some(reason::ACCOUNT_INACTIVE),
+            Some(Reason::AccountInactive),
         ),
         Activity::Invalid => (
             Outcome::Fail,
             "the active claim has the wrong type",
-            Some(reason::ACCOUNT_STATE_INVALID),
+            Some(Reason::AccountStateInvalid),
         ),
     };
     trace.step("active", outcome, || detail.into());
     reason.map(|reason| Decision::Forbidden { reason })
 }
 
-fn signed_out(page: bool, reason: &'static str) -> Decision {
+fn signed_out(page: bool, reason: Reason) -> Decision {
     if page {
         Decision::RedirectSignIn { reason }
     } else {
@@ -207,7 +208,7 @@ fn onboarding<T: Trace>(
                 Decision::RedirectOnboarding
             } else {
                 Decision::Forbidden {
-                    reason: reason::ONBOARDING_REQUIRED,
+                    reason: Reason::OnboardingRequired,
                 }
             })
         }

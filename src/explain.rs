@@ -132,7 +132,7 @@ pub async fn explain_request(
         (Auth::Refresh { reason }, _) => check(
             "token",
             Outcome::Info,
-            format!("needs Clerk's handshake: {reason}"),
+            format!("needs Clerk's handshake: {}", reason.as_str()),
         ),
         (Auth::SignedOut { reason }, _) => {
             check("token", Outcome::Fail, format!("signed out: {reason}"))

@@ -33,7 +33,8 @@ use crate::body::RequestBody;
 use crate::config::{Config, MethodOverride, Mode, Route};
 use crate::decide::decide;
 use crate::decision::Auth;
-use crate::decision::{reason, Decision};
+use crate::decision::Decision;
+use crate::reason::Reason;
 use crate::request::Facts;
 
 pub use body::{Refused, Scan, ScannedBody, Verdict};
@@ -103,7 +104,7 @@ pub type Judge = Box<dyn Fn(&[u8]) -> Option<Decision> + Send + Sync>;
 /// The answer to a refused override.
 pub fn refused() -> Decision {
     Decision::BadRequest {
-        reason: reason::METHOD_OVERRIDE,
+        reason: Reason::MethodOverride,
     }
 }
 

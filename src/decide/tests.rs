@@ -118,9 +118,9 @@ fn run(config: &Config, path: &str, page: bool, auth: &Auth) -> Decision {
 fn decision_order_table() {
     let c = config();
     let fwd = Decision::Forward;
-    let sign_in = |r| Decision::RedirectSignIn { reason: r };
-    let unauth = |r| Decision::Unauthorized { reason: r };
-    let forbid = |r| Decision::Forbidden { reason: r };
+    let sign_in = |r| Decision::RedirectSignIn { reason: id(r) };
+    let unauth = |r| Decision::Unauthorized { reason: id(r) };
+    let forbid = |r| Decision::Forbidden { reason: id(r) };
     let incomplete = || valid(|u| u.onboarding_complete = false);
     let table: Vec<(&str, &str, bool, Auth, Decision)> = vec![
         (
@@ -178,7 +178,7 @@ fn decision_order_table() {
             true,
             Auth::Invalid(TokenError::KeysUnavailable),
             Decision::Unavailable {
-                reason: "keys_unavailable",
+                reason: id("keys_unavailable"),
             },
         ),
         (
@@ -415,7 +415,7 @@ fn defaults_deny_refuses_unmatched_paths() {
     assert_eq!(
         run(&c, "/unknown", false, &valid(|_| {})),
         Decision::Forbidden {
-            reason: "route_denied"
+            reason: id("route_denied")
         }
     );
     assert_eq!(
@@ -469,7 +469,7 @@ fn cors_preflights_are_authenticated_unless_configured_to_forward() {
     assert_eq!(
         preflight(&config()),
         Decision::Unauthorized {
-            reason: "token_missing"
+            reason: id("token_missing")
         }
     );
     let forward = Config::parse(
@@ -497,7 +497,12 @@ fn cors_preflights_are_authenticated_unless_configured_to_forward() {
             &forward.decide_settings()
         ),
         Decision::Forbidden {
-            reason: "route_denied"
+            reason: id("route_denied")
         }
     );
+}
+
+/// The reason with the documented id `id`.
+fn id(id: &str) -> crate::reason::Reason {
+    crate::reason::Reason::from_id(id).unwrap_or_else(|| panic!("no reason {id:?}"))
 }
