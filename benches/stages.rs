@@ -245,7 +245,7 @@ fn decisions(c: &mut Criterion, f: &Fixture) {
     let facts = Facts::read(&Method::GET, &uri, &headers).expect("facts");
     let route = f.config.route_for(facts.method, &facts.path);
     group.bench_function("decide_only", |b| {
-        let settings = f.config.decide_settings();
+        let settings = doorman::decide::Settings::of(&f.config);
         b.iter(|| decide(black_box(&facts), &route.policy, &auth, &settings))
     });
     group.bench_function("auth_decision_cached", |b| {
@@ -260,7 +260,7 @@ fn decisions(c: &mut Criterion, f: &Fixture) {
                 &SystemClock,
                 "__session",
             ));
-            let settings = f.config.decide_settings();
+            let settings = doorman::decide::Settings::of(&f.config);
             (decide(&facts, &route.policy, &auth, &settings), session)
         })
     });

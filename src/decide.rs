@@ -33,6 +33,17 @@ pub struct Settings<'a> {
     pub onboarding_complete_values: &'a [String],
 }
 
+impl<'a> Settings<'a> {
+    /// What `decide` reads of `config`.
+    pub fn of(config: &'a crate::config::Config) -> Settings<'a> {
+        Settings {
+            forward_preflight: config.server.forward_preflight,
+            redirects: &config.redirects,
+            onboarding_complete_values: &config.claims.onboarding_complete_values,
+        }
+    }
+}
+
 /// Decides one request. `policy` is the policy of the route `facts` matched (or the
 /// defaults').
 pub fn decide(

@@ -7,7 +7,6 @@
 //! checked against an identity, the reason id of a failure and how it reads in `explain`.
 //! Pure: no I/O, no clock, no logging.
 
-use crate::config::Respond;
 use crate::reason::Reason;
 use crate::token::claims::Identity;
 
@@ -212,4 +211,12 @@ impl Requirement {
             }
         }
     }
+}
+
+/// How denials are rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Respond {
+    Page,
+    Api,
+    Auto,
 }

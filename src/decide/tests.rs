@@ -111,7 +111,12 @@ fn run(config: &Config, path: &str, page: bool, auth: &Auth) -> Decision {
     }
     let facts = Facts::read(&method, &uri, &headers).unwrap();
     let route = config.route_for(&method, &facts.path);
-    decide(&facts, &route.policy, auth, &config.decide_settings())
+    decide(
+        &facts,
+        &route.policy,
+        auth,
+        &crate::decide::Settings::of(config),
+    )
 }
 
 #[test]
@@ -463,7 +468,7 @@ fn cors_preflights_are_authenticated_unless_configured_to_forward() {
             &facts,
             &c.route_for(&method, &facts.path).policy,
             &Auth::Anonymous,
-            &c.decide_settings(),
+            &crate::decide::Settings::of(c),
         )
     };
     assert_eq!(
@@ -494,7 +499,7 @@ fn cors_preflights_are_authenticated_unless_configured_to_forward() {
             &facts,
             &forward.route_for(&method, &facts.path).policy,
             &Auth::Anonymous,
-            &forward.decide_settings()
+            &crate::decide::Settings::of(&forward)
         ),
         Decision::Forbidden {
             reason: id("route_denied")

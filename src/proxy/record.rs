@@ -8,8 +8,9 @@ use http::{HeaderValue, Request, Response};
 use hyper::body::Incoming;
 
 use crate::access_log;
+use crate::authn::AuthEvents;
 use crate::config::Logging;
-use crate::metrics::{EventResult, KindLabel, RouteDecision};
+use crate::metrics::{EventResult, KindLabel, Metrics, ResultLabel, RouteDecision};
 use crate::respond::Body;
 use crate::snapshot::{Shared, Snapshot};
 
@@ -47,7 +48,7 @@ pub fn record(
     let metrics = &shared.metrics;
     let label = out.label();
     snapshot.route_metrics.record(&out.route, label, elapsed);
-    metrics.record_auth(&out.auth);
+    count_auth(metrics, &out.auth);
     if let Some(seconds) = out.auth_seconds {
         metrics.auth_duration.observe(seconds);
     }
@@ -109,4 +110,28 @@ pub fn record(
         });
     }
     response
+}
+
+/// The token check, cache and handshake counters of one authentication.
+pub fn count_auth(metrics: &Metrics, events: &AuthEvents) {
+    match events.token.cache_hit {
+        Some(true) => metrics.token_cache_hits.inc(),
+        Some(false) => metrics.token_cache_misses.inc(),
+        None => 0,
+    };
+    match events.token.result {
+        Some(crate::authn::token::VALID) => {
+            metrics.token_valid.inc();
+        }
+        Some(result) => {
+            metrics
+                .token_verifications
+                .get_or_create(&ResultLabel { result })
+                .inc();
+        }
+        None => {}
+    }
+    for result in [events.exchange, events.handshake].into_iter().flatten() {
+        metrics.handshake(result);
+    }
 }

@@ -24,7 +24,7 @@ pub struct Verdict {
 
 /// Decides `facts` on `route` for `auth`.
 pub fn verdict(facts: &Facts<'_>, route: &Route, auth: &Auth, config: &Config) -> Verdict {
-    let settings = config.decide_settings();
+    let settings = crate::decide::Settings::of(config);
     let mut enforced = if tracing::enabled!(tracing::Level::DEBUG) {
         let (decision, checks) = decide_with_trace(facts, &route.policy, auth, &settings);
         for c in checks {

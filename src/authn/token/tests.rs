@@ -71,10 +71,13 @@ fn authenticate_now(s: &Setup, h: &HeaderMap) -> Authenticated {
         &s.clock,
         &s.config.clerk.session_cookie,
     ));
-    s.metrics.record_auth(&crate::authn::AuthEvents {
-        token: found.events,
-        ..Default::default()
-    });
+    crate::proxy::record::count_auth(
+        &s.metrics,
+        &crate::authn::AuthEvents {
+            token: found.events,
+            ..Default::default()
+        },
+    );
     found
 }
 
