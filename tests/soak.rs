@@ -9,7 +9,7 @@ mod support;
 #[path = "it/hostile/tools.rs"]
 mod tools;
 
-use tools::{b64, bearer, header, navigate, raw, RawAnswer};
+use tools::{raw, RawAnswer};
 
 #[path = "it/hostile/soak.rs"]
 mod soak;
