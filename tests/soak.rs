@@ -2,7 +2,8 @@
 //! memory it measures is doorman's and the harness's, not that of other tests running in
 //! parallel.
 
-#![allow(dead_code)]
+// It includes the whole kit of tests/it/support and uses a part of it.
+#![allow(dead_code, unused_imports)]
 
 #[path = "it/support/mod.rs"]
 mod support;
