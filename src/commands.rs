@@ -11,10 +11,10 @@ use serde_json::Value;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, KeySource};
+use crate::dev::mint::{mint as mint_token, SigningKey};
 use crate::explain::{explain_request, Explanation, TokenInput};
 use crate::jwks::{load_static, KeyStore};
 use crate::metrics::Metrics;
-use crate::mint::{mint as mint_token, SigningKey};
 
 /// Why a command failed (exit code 1).
 #[derive(Debug, thiserror::Error)]
@@ -256,7 +256,7 @@ pub fn keygen(out: &Path, kid: &str) -> Result<ExitCode, CommandError> {
     }
     std::fs::write(out, pem)
         .map_err(|e| CommandError::Input(format!("cannot write {}: {e}", out.display())))?;
-    println!("{}", crate::mint::jwks_json(&[(&key, kid)]));
+    println!("{}", crate::dev::mint::jwks_json(&[(&key, kid)]));
     Ok(ExitCode::SUCCESS)
 }
 

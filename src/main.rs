@@ -139,7 +139,7 @@ fn main() -> ExitCode {
             method: a.method,
             path: a.path,
         }),
-        Command::Demo(a) => doorman::demo::main(&a.listen, &a.admin_listen, a.once),
+        Command::Demo(a) => doorman::dev::demo::main(&a.listen, &a.admin_listen, a.once),
         Command::Token {
             command:
                 TokenCommand::Mint {

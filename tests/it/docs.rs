@@ -159,5 +159,8 @@ fn the_metrics_table_names_every_decision_label() {
         .iter()
         .filter(|label| !text.contains(&format!("`{label}`")))
         .collect();
-    assert!(missing.is_empty(), "docs/operations.md does not name the decision labels {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/operations.md does not name the decision labels {missing:?}"
+    );
 }

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use doorman::app::{self, Options, Running};
 use doorman::clock::ManualClock;
 use doorman::config::Config;
-use doorman::echo::Echo;
+use doorman::dev::echo::Echo;
 
 pub use claims::{
     b64, claims, key, live_claims, other_key, raw_token, token, wall_now, with, without, AZP,
