@@ -59,4 +59,5 @@ pub mod tls;
 pub mod token;
 pub mod tunnel;
 pub mod upstream;
+pub mod users;
 pub mod webhook;
