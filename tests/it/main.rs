@@ -20,5 +20,6 @@ mod keys;
 mod keys_timing;
 mod operations;
 mod template;
+mod users_sync;
 mod vectors;
 mod webhooks;

@@ -1,9 +1,11 @@
 //! Test harness: real servers on loopback ports, a clock the test controls, tokens minted
 //! with real RSA keys from a claims builder.
 
+pub mod bapi;
 pub mod clerk_api;
 pub mod client;
 pub mod jwks_server;
+pub mod openapi;
 pub mod process;
 
 use std::net::SocketAddr;
