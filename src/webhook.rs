@@ -8,6 +8,8 @@
 //! body or the secret.
 
 pub mod events;
+pub mod forward;
+pub mod initialize;
 pub mod svix;
 
 use bytes::Bytes;
@@ -20,6 +22,8 @@ use crate::respond::{error, full, Body};
 use crate::revocation::sync::SyncHandle;
 use crate::revocation::{Entry, Kind, Revocations};
 use events::Effect;
+use forward::Forwarder;
+use initialize::{Initialized, Initializer};
 use svix::Secret;
 
 /// A configured endpoint.
@@ -28,6 +32,10 @@ pub struct Endpoint {
     secret: Secret,
     tolerance_secs: i64,
     max_body_bytes: usize,
+    /// `user.created` writes the user type's defaults, when configured.
+    initializer: Option<Initializer>,
+    /// Verified deliveries are passed on to the application, when configured.
+    forwarder: Option<Forwarder>,
 }
 
 impl Endpoint {
@@ -37,6 +45,12 @@ impl Endpoint {
             secret: Secret::parse(&config.secret)?,
             tolerance_secs: i64::try_from(config.tolerance.as_secs()).unwrap_or(300),
             max_body_bytes: config.max_body_bytes,
+            initializer: config
+                .initialize
+                .as_ref()
+                .map(Initializer::new)
+                .transpose()?,
+            forwarder: config.forward.as_ref().map(Forwarder::start).transpose()?,
         })
     }
 }
@@ -134,7 +148,27 @@ async fn process(
         tracing::info!(event_id = %verified.id, "webhook replay ignored");
         return ("replay", "unknown", no_content());
     }
-    let (event, effect) = match events::parse(&body, verified.timestamp) {
+    let out = act(endpoint, &body, &verified, sinks).await;
+    if out.2.status().is_success() {
+        if let Some(forwarder) = &endpoint.forwarder {
+            let event: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+            forwarder.enqueue(&parts.headers, body.clone(), event.as_ref());
+        }
+    } else {
+        // Svix retries a failed delivery with the same id: let the retry act.
+        sinks.store.forget_delivery(&verified.id);
+    }
+    out
+}
+
+/// Acts on a verified, new delivery.
+async fn act(
+    endpoint: &Endpoint,
+    body: &Bytes,
+    verified: &svix::Verified,
+    sinks: &Sinks<'_>,
+) -> (&'static str, &'static str, Response<Body>) {
+    let (event, effect) = match events::parse(body, verified.timestamp) {
         Ok(parsed) => parsed,
         Err(e) => {
             tracing::warn!(event_id = %verified.id, error = %e, "webhook payload not understood");
@@ -170,10 +204,7 @@ async fn process(
             at_ms,
             expires_at,
         },
-        Effect::Ignore => {
-            tracing::info!(event_id = %verified.id, event, "webhook event ignored");
-            return ("ignored", event, no_content());
-        }
+        Effect::Ignore => return initialize(endpoint, body, verified, event).await,
     };
     sinks.store.apply(&entry, sinks.now);
     if let Some(sync) = sinks.sync {
@@ -181,6 +212,49 @@ async fn process(
     }
     tracing::info!(event_id = %verified.id, event, "webhook applied");
     ("applied", event, no_content())
+}
+
+/// `user.created` with `[webhooks] initialize`: the type's defaults where nothing is yet.
+/// A failure answers 503 so that Svix delivers again.
+async fn initialize(
+    endpoint: &Endpoint,
+    body: &[u8],
+    verified: &svix::Verified,
+    event: &'static str,
+) -> (&'static str, &'static str, Response<Body>) {
+    let Some(initializer) = endpoint
+        .initializer
+        .as_ref()
+        .filter(|_| event == "user.created")
+    else {
+        tracing::info!(event_id = %verified.id, event, "webhook event ignored");
+        return ("ignored", event, no_content());
+    };
+    let parsed: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    match initializer.user_created(&parsed).await {
+        Ok(Initialized::Written { user, kind, .. }) => {
+            tracing::info!(event_id = %verified.id, user = %user, user_type = %kind, "new user's metadata initialized");
+            ("initialized", event, no_content())
+        }
+        Ok(Initialized::Unchanged { user }) => {
+            tracing::info!(event_id = %verified.id, user = %user, "new user already initialized");
+            ("initialized", event, no_content())
+        }
+        Ok(Initialized::Skipped { user }) => {
+            tracing::info!(event_id = %verified.id, user = %user, "no configured user type for the new user; left alone");
+            ("ignored", event, no_content())
+        }
+        Err(e) => {
+            tracing::warn!(event_id = %verified.id, error = %e, "new user's metadata not initialized; Svix will retry");
+            let resp = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "webhook_initialize_failed",
+                false,
+            );
+            ("initialize_failed", event, resp)
+        }
+    }
 }
 
 fn no_content() -> Response<Body> {

@@ -21,5 +21,6 @@ mod keys_timing;
 mod operations;
 mod template;
 mod users_sync;
+mod users_webhooks;
 mod vectors;
 mod webhooks;

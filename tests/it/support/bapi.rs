@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -89,6 +90,7 @@ pub struct FakeBapi {
     state: Arc<Mutex<State>>,
     faults: Arc<Faults>,
     patched: Arc<watch::Sender<usize>>,
+    down: Arc<AtomicBool>,
 }
 
 /// The spec's example user (from the `user.created` webhook example), as a template.
@@ -112,6 +114,7 @@ impl FakeBapi {
             })),
             faults: Arc::new(faults),
             patched: Arc::new(watch::channel(0).0),
+            down: Arc::default(),
         };
         let f = fake.clone();
         tokio::spawn(async move {
@@ -145,6 +148,11 @@ impl FakeBapi {
         user["created_at"] = json!(1_716_883_200_000_i64 + n);
         user["updated_at"] = user["created_at"].clone();
         state.users.insert(id.to_string(), user);
+    }
+
+    /// While down, every request gets 503.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
     }
 
     pub fn metadata(&self, id: &str) -> Value {
@@ -186,7 +194,7 @@ impl FakeBapi {
             &body,
             n,
             every(self.faults.throttle_every),
-            every(self.faults.unavailable_every),
+            every(self.faults.unavailable_every) || self.down.load(Ordering::SeqCst),
         );
         self.state.lock().unwrap().counts.in_flight -= 1;
         resp
