@@ -20,6 +20,7 @@ mod keys;
 mod keys_timing;
 mod operations;
 mod template;
+mod users_cli;
 mod users_sync;
 mod users_webhooks;
 mod vectors;
