@@ -41,9 +41,6 @@ pub fn set(doc: &mut Value, pointer: &str, value: &Value) {
     let mut target = doc;
     for token in parents {
         if !target.is_object() {
-            if value.is_null() {
-                return;
-            }
             *target = Value::Object(Map::new());
         }
         let Value::Object(map) = target else { return };
@@ -52,23 +49,11 @@ pub fn set(doc: &mut Value, pointer: &str, value: &Value) {
             .or_insert_with(|| Value::Object(Map::new()));
     }
     if !target.is_object() {
-        if value.is_null() {
-            return;
-        }
         *target = Value::Object(Map::new());
     }
     if let Value::Object(map) = target {
-        if value.is_null() {
-            map.remove(last);
-        } else {
-            map.insert(last.clone(), without_nulls(value));
-        }
+        map.insert(last.clone(), without_nulls(value));
     }
-}
-
-/// Whether `doc` has a non-null value at `pointer`.
-pub fn has(doc: &Value, pointer: &str) -> bool {
-    doc.pointer(pointer).is_some_and(|v| !v.is_null())
 }
 
 /// `value` with every `null` object member removed (recursively).

@@ -22,6 +22,7 @@ mod operations;
 mod template;
 mod users_cli;
 mod users_sync;
+mod users_throughput;
 mod users_webhooks;
 mod vectors;
 mod webhooks;

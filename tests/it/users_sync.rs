@@ -95,7 +95,7 @@ fn wanted(i: usize) -> (Value, Value) {
 
 /// Users `0..n` in the fake: every tenth already as wanted, the others out of date (an extra
 /// flag the record does not list, an old onboarding state, keys the record leaves alone).
-fn populate(fake: &FakeBapi, n: usize) -> Vec<Record> {
+pub fn populate(fake: &FakeBapi, n: usize) -> Vec<Record> {
     let mut lines = String::new();
     for i in 0..n {
         let (record, metadata) = wanted(i);
@@ -124,7 +124,7 @@ fn report_lines(path: &std::path::Path) -> (Vec<Outcome>, Summary) {
     (outcomes, summary.expect("a summary line"))
 }
 
-async fn never() {
+pub async fn never() {
     std::future::pending::<()>().await
 }
 

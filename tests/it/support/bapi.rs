@@ -76,6 +76,9 @@ pub struct Counts {
     in_flight: usize,
     /// Most accepted requests within any window.
     pub max_in_window: usize,
+    /// When each PATCH took effect, and when each request was accepted (within the limit).
+    pub patch_times: Vec<Instant>,
+    pub accepted_times: Vec<Instant>,
 }
 
 struct State {
@@ -247,6 +250,7 @@ impl FakeBapi {
             return resp;
         }
         state.accepted.push_back(now);
+        state.counts.accepted_times.push(now);
         state.counts.max_in_window = state.counts.max_in_window.max(state.accepted.len());
         if unavailable {
             state.counts.unavailable += 1;
@@ -375,6 +379,7 @@ impl FakeBapi {
         user["updated_at"] = json!(user["updated_at"].as_i64().unwrap_or(0) + 1);
         let user = user.clone();
         *state.counts.patches.entry(id.to_string()).or_default() += 1;
+        state.counts.patch_times.push(Instant::now());
         let total: usize = state.counts.patches.values().sum();
         self.patched.send_replace(total);
         if self.faults.lost_answer_every > 0 && n.is_multiple_of(self.faults.lost_answer_every) {
