@@ -207,9 +207,10 @@ async fn run_sync(api: &Api, layout: &Layout, a: SyncArgs) -> Result<ExitCode, C
     .map_err(CommandError::Input)?;
     eprintln!("{}", summary.line());
     if summary.interrupted {
-        eprintln!(
-            "interrupted: run again with --resume <the --report file> to continue where it stopped"
-        );
+        match &options.report {
+            Some(report) => eprintln!("interrupted: run again with --resume {} (and a new --report) to continue where it stopped", report.display()),
+            None => eprintln!("interrupted: without --report there is nothing to resume from; run again with --report FILE (finished users come out unchanged)"),
+        }
     }
     Ok(if summary.failed == 0 && !summary.interrupted {
         ExitCode::SUCCESS
