@@ -16,8 +16,8 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::proxy::Shared;
 use crate::respond::{full, Body};
+use crate::snapshot::Shared;
 
 /// Admin state besides the shared proxy state.
 pub struct AdminState {

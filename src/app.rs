@@ -16,20 +16,14 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admin::{self, AdminState};
-use crate::cache::{spawn_sweeper, TokenCache};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, KeySource};
-use crate::handshake::exchange::Exchanger;
-use crate::jwks::{KeyLoadError, KeyStore};
+use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::metrics::RouteMetrics;
-use crate::proxy::{Shared, Snapshot, INVALID_ROUTE};
-use crate::reload::{self, Outcome, Reloader};
+use crate::reload::{self, Outcome, ReloadError, Reloader};
 use crate::revocation::sync::{self, SyncConfig};
 use crate::revocation::Revocations;
 use crate::server;
-use crate::upstream::Upstreams;
-use crate::webhook::Endpoint;
+use crate::snapshot::{build_snapshot, BuildError, Shared};
 
 /// Why doorman could not start.
 #[derive(Debug, thiserror::Error)]
@@ -40,18 +34,10 @@ pub enum StartError {
         what: &'static str,
         source: std::io::Error,
     },
-    #[error("signing keys: {0}")]
-    Keys(#[from] KeyLoadError),
-    #[error("{0}")]
-    Tls(String),
-    #[error("{0}")]
-    Upstream(String),
-    #[error("webhooks: {0}")]
-    Webhooks(String),
+    #[error(transparent)]
+    Build(#[from] BuildError),
     #[error("revocation: {0}")]
     Revocation(String),
-    #[error("Clerk handshake: {0}")]
-    Handshake(String),
     #[error("crypto self-test failed: {0}")]
     SelfTest(String),
 }
@@ -91,78 +77,10 @@ pub struct Running {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Builds the run-time state for `config`. With a `previous` snapshot (a reload), keys and
-/// upstream pools are reused when their settings are unchanged, and a changed key source
-/// must load before the new snapshot is used; at start a JWKS URL loads in the background.
-pub async fn build_snapshot(
-    config: Config,
-    metrics: &Arc<Metrics>,
-    clock: &Arc<dyn Clock>,
-    previous: Option<&Snapshot>,
-) -> Result<Snapshot, StartError> {
-    let keys = match previous.filter(|p| p.config.clerk.same_keys(&config.clerk)) {
-        Some(p) => p.keys.clone(),
-        None => {
-            let keys = Arc::new(KeyStore::new(&config.clerk, metrics.clone())?);
-            if previous.is_some() || !matches!(config.clerk.keys, KeySource::JwksUrl(_)) {
-                keys.load().await?;
-            }
-            keys.spawn_refresher();
-            keys
-        }
-    };
-    let upstreams = match previous.filter(|p| p.config.upstreams == config.upstreams) {
-        Some(p) => p.upstreams.clone(),
-        None => Arc::new(Upstreams::new(&config.upstreams, metrics).map_err(StartError::Upstream)?),
-    };
-    // A new config gets a new token cache: cached sessions hold identity headers built
-    // from this config's claim pointers and header names.
-    let tokens = config.cache.enabled.then(|| {
-        let skew = config.clerk.verify.clock_skew_secs;
-        let cache = TokenCache::new(&config.cache, skew).with_gauges(
-            metrics.token_cache_entries.clone(),
-            metrics.token_cache_bytes.clone(),
-        );
-        let cache = Arc::new(cache);
-        spawn_sweeper(&cache, clock.clone());
-        cache
-    });
-    let invalid: Arc<str> = Arc::from(INVALID_ROUTE);
-    let names = config.routes.iter().map(|r| &r.name);
-    let names = names.chain([&config.defaults.name, &invalid]);
-    let route_metrics = RouteMetrics::new(metrics.clone(), names);
-    let exchanger = match &config.clerk.handshake {
-        Some(h) => Some(
-            Exchanger::new(h, config.clerk.ca_file.as_deref()).map_err(StartError::Handshake)?,
-        ),
-        None => None,
-    };
-    let webhook = match &config.webhooks {
-        Some(w) => Some(Endpoint::new(w).map_err(StartError::Webhooks)?),
-        None => None,
-    };
-    let tls = match &config.server.tls {
-        Some(files) => {
-            Some(crate::tls::server_config(&files.cert, &files.key).map_err(StartError::Tls)?)
-        }
-        None => None,
-    };
-    Ok(Snapshot {
-        config,
-        upstreams,
-        keys,
-        tokens,
-        route_metrics,
-        exchanger,
-        webhook,
-        tls,
-    })
-}
-
 /// Binds the listeners and starts serving. Static keys (PEM, file) are loaded before this
 /// returns; a JWKS URL is fetched in the background and `/readyz` says when keys arrived.
 pub async fn start(config: Config, options: Options) -> Result<Running, StartError> {
-    crate::keys::self_test().map_err(|e| StartError::SelfTest(e.to_string()))?;
+    crate::token::self_test().map_err(|e| StartError::SelfTest(e.to_string()))?;
     let metrics = Arc::new(Metrics::new());
     metrics.set_config(&config.hash, None);
     let listener = bind(config.server.listen, "server.listen").await?;
@@ -259,7 +177,7 @@ impl Running {
     }
 
     /// Reloads the config file now (as SIGHUP does); `None` when not started from a file.
-    pub async fn reload(&self) -> Option<Result<Outcome, String>> {
+    pub async fn reload(&self) -> Option<Result<Outcome, ReloadError>> {
         Some(self.reloader.as_ref()?.reload(true).await)
     }
 

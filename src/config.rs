@@ -8,8 +8,10 @@
 pub mod compile;
 pub mod error;
 pub mod interp;
+pub mod publishable;
 pub mod raw;
 pub mod users;
+mod webhook_secret;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,7 +21,9 @@ use std::time::Duration;
 use http::HeaderName;
 use ipnet::IpNet;
 
+pub use crate::policy::{Access, Onboarding, Policy};
 pub use error::{ConfigError, Problem};
+pub use webhook_secret::WebhookSecret;
 
 use crate::route::{MethodSet, Pattern, RouteTable};
 use crate::token::claims::ClaimPointers;
@@ -213,23 +217,6 @@ pub struct Upstream {
     pub ca_file: Option<PathBuf>,
 }
 
-/// Who may pass at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    Public,
-    SignedIn,
-    /// Only for `[defaults]`: unmatched requests are refused.
-    Deny,
-}
-
-/// What the route does with onboarding status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Onboarding {
-    Required,
-    Skip,
-    IncompleteOnly,
-}
-
 /// Whether a route's decisions are applied or only reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -266,7 +253,7 @@ pub struct Logging {
 /// `[webhooks]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhooks {
-    pub secret: String,
+    pub secret: WebhookSecret,
     pub path: String,
     pub tolerance: Duration,
     pub max_body_bytes: usize,
@@ -301,9 +288,8 @@ pub struct Route {
     pub methods: Option<MethodSet>,
     /// Index into `Config::upstreams`.
     pub upstream: usize,
-    pub access: Access,
-    pub onboarding: Onboarding,
-    pub respond: Respond,
+    /// Who may pass and what is checked, in the decision order.
+    pub policy: Policy,
     pub mode: Mode,
     /// Largest request body (413 beyond); `None`: no limit.
     pub max_body_bytes: Option<usize>,
@@ -312,12 +298,6 @@ pub struct Route {
     pub upgrades: Vec<String>,
     /// What a method override parameter gets here.
     pub method_override: MethodOverride,
-    pub permissions_all: Vec<String>,
-    pub permissions_any: Vec<String>,
-    pub roles_any: Vec<String>,
-    pub user_types: Vec<String>,
-    pub org_roles_any: Vec<String>,
-    pub feature_flags_all: Vec<String>,
 }
 
 /// `[cache]`: bounds of the verified-token cache.
@@ -341,6 +321,15 @@ impl Default for CacheSettings {
 }
 
 impl Config {
+    /// What `decide` reads of the config.
+    pub fn decide_settings(&self) -> crate::decide::Settings<'_> {
+        crate::decide::Settings {
+            forward_preflight: self.server.forward_preflight,
+            redirects: &self.redirects,
+            onboarding_complete_values: &self.claims.onboarding_complete_values,
+        }
+    }
+
     /// Reads and compiles the file at `path`, reading `${VAR}` from the process environment.
     pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();

@@ -1,8 +1,9 @@
 //! `doorman explain`: every check a request goes through, with its outcome.
 //!
-//! The decision shown is the one [`crate::decide::decide`] returns, the same function the
-//! proxy calls; the list of checks around it is a readable trace of the same rules, with the
-//! values that were compared. Never prints the token itself.
+//! The decision and the rule checks come from [`crate::decide::decide_with_trace`], the same
+//! function the proxy calls, so the explanation cannot drift from what is enforced; this
+//! module adds the path, route and token steps around it and renders text or JSON. Never
+//! prints the token itself.
 
 use std::sync::Arc;
 
@@ -11,13 +12,13 @@ use serde_json::{json, Value};
 
 use crate::authn::verify_token;
 use crate::clock::Clock;
-use crate::config::{Access, Config, Onboarding, Route};
-use crate::decide::{decide, Auth};
-use crate::decision::Decision;
+use crate::config::Config;
+use crate::decide::{check, decide_with_trace, Check, Outcome};
+use crate::decision::{Auth, Decision};
 use crate::jwks::KeyStore;
 use crate::request::Facts;
 use crate::respond::{respond, Rendering};
-use crate::token::claims::{Activity, Identity};
+use crate::token::claims::Identity;
 use crate::token::error::TokenError;
 use crate::token::verify::{SessionStatus, VerifiedClaims};
 
@@ -30,15 +31,6 @@ pub enum TokenInput {
     Claims(Value),
 }
 
-/// One line of the trace.
-#[derive(Debug, Clone)]
-pub struct Check {
-    pub step: &'static str,
-    /// `pass`, `fail`, `skip` or `info`.
-    pub outcome: &'static str,
-    pub detail: String,
-}
-
 /// The whole explanation.
 #[derive(Debug, Clone)]
 pub struct Explanation {
@@ -49,14 +41,6 @@ pub struct Explanation {
     pub decision: Decision,
     pub status: u16,
     pub location: Option<String>,
-}
-
-fn check(step: &'static str, outcome: &'static str, detail: impl Into<String>) -> Check {
-    Check {
-        step,
-        outcome,
-        detail: detail.into(),
-    }
 }
 
 /// Explains `method target` (target = path and optional query).
@@ -88,13 +72,13 @@ pub async fn explain_request(
         Ok(f) => {
             checks.push(check(
                 "path",
-                "pass",
+                Outcome::Pass,
                 format!("{} is unambiguous", f.path.raw()),
             ));
             f
         }
         Err(reason) => {
-            checks.push(check("path", "fail", format!("refused: {reason}")));
+            checks.push(check("path", Outcome::Fail, format!("refused: {reason}")));
             let decision = Decision::BadRequest { reason };
             return finish(
                 base,
@@ -112,15 +96,15 @@ pub async fn explain_request(
     checks.push(match &route.pattern {
         Some(p) => check(
             "route",
-            "info",
+            Outcome::Info,
             format!("{:?} matched pattern {p}", route.name),
         ),
-        None => check("route", "info", "no route matched: [defaults] apply"),
+        None => check("route", Outcome::Info, "no route matched: [defaults] apply"),
     });
-    let page = facts.is_page(route.respond);
+    let page = facts.is_page(route.policy.respond);
     checks.push(check(
         "respond",
-        "info",
+        Outcome::Info,
         if page {
             "rendered as a page (redirects, HTML)"
         } else {
@@ -139,27 +123,34 @@ pub async fn explain_request(
         },
     };
     checks.push(match (&auth, token) {
-        (Auth::Anonymous, _) => check("token", "info", "no token"),
-        (Auth::Invalid(e), _) => check("token", "fail", format!("refused: {} ({e})", e.reason())),
+        (Auth::Anonymous, _) => check("token", Outcome::Info, "no token"),
+        (Auth::Invalid(e), _) => check(
+            "token",
+            Outcome::Fail,
+            format!("refused: {} ({e})", e.reason()),
+        ),
         (Auth::Refresh { reason }, _) => check(
             "token",
-            "info",
-            format!("needs Clerk's handshake: {reason}"),
+            Outcome::Info,
+            format!("needs Clerk's handshake: {}", reason.as_str()),
         ),
-        (Auth::SignedOut { reason }, _) => check("token", "fail", format!("signed out: {reason}")),
+        (Auth::SignedOut { reason }, _) => {
+            check("token", Outcome::Fail, format!("signed out: {reason}"))
+        }
         (Auth::Valid(i), TokenInput::Claims(_)) => check(
             "token",
-            "skip",
+            Outcome::Skip,
             format!("claims given, not verified; user {}", i.user_id),
         ),
         (Auth::Valid(i), _) => check(
             "token",
-            "pass",
+            Outcome::Pass,
             format!("verified; user {} session {}", i.user_id, i.session_id),
         ),
     });
-    trace_rules(&mut checks, route, &auth, config);
-    let decision = decide(&facts, route, &auth, config);
+    let (decision, rule_checks) =
+        decide_with_trace(&facts, &route.policy, &auth, &config.decide_settings());
+    checks.extend(rule_checks);
     let return_to = facts.path_and_query();
     finish(
         base,
@@ -212,127 +203,6 @@ fn finish(
     base
 }
 
-/// The checks of the decision order for `route` and `auth` (the access, session,
-/// onboarding, active and requirement steps), for `explain` and debug logs.
-pub fn rule_checks(route: &Route, auth: &Auth, config: &Config) -> Vec<Check> {
-    let mut checks = Vec::new();
-    trace_rules(&mut checks, route, auth, config);
-    checks
-}
-
-fn trace_rules(checks: &mut Vec<Check>, route: &Route, auth: &Auth, config: &Config) {
-    match route.access {
-        Access::Public => {
-            checks.push(check(
-                "access",
-                "pass",
-                "public route: forwarded with or without a session",
-            ));
-            return;
-        }
-        Access::Deny => {
-            checks.push(check("access", "fail", "access = deny"));
-            return;
-        }
-        Access::SignedIn => checks.push(check(
-            "access",
-            "info",
-            "signed_in: a valid session is required",
-        )),
-    }
-    let Some(identity) = auth.identity() else {
-        checks.push(check("session", "fail", "no valid session"));
-        return;
-    };
-    checks.push(check("session", "pass", "valid session"));
-    let status = identity.onboarding_status.as_deref().unwrap_or("(none)");
-    let (outcome, detail) = match route.onboarding {
-        Onboarding::Skip => ("skip", "onboarding = skip".to_string()),
-        Onboarding::Required if identity.onboarding_complete => ("pass", format!("required; status {status:?} is complete")),
-        Onboarding::Required => ("fail", format!("required; status {status:?} is not one of {:?} (the onboarding page itself is exempt)", config.claims.onboarding_complete_values)),
-        Onboarding::IncompleteOnly if identity.onboarding_complete => ("fail", format!("incomplete_only; status {status:?} is complete: pages are sent on")),
-        Onboarding::IncompleteOnly => ("pass", format!("incomplete_only; status {status:?} is not complete")),
-    };
-    checks.push(check("onboarding", outcome, detail));
-    checks.push(match identity.active {
-        Activity::Active => check("active", "pass", "account active"),
-        Activity::Inactive => check("active", "fail", "account inactive"),
-        Activity::Invalid => check("active", "fail", "active claim has the wrong type"),
-    });
-    let list = |v: &[String]| v.join(", ");
-    if !route.user_types.is_empty() {
-        let ok = identity
-            .user_type
-            .as_ref()
-            .is_some_and(|t| route.user_types.contains(t));
-        checks.push(check(
-            "user_types",
-            pass(ok),
-            format!(
-                "needs one of [{}]; has {:?}",
-                list(&route.user_types),
-                identity.user_type
-            ),
-        ));
-    }
-    if !route.roles_any.is_empty() {
-        let ok = route.roles_any.iter().any(|r| identity.roles.contains(r));
-        checks.push(check(
-            "roles_any",
-            pass(ok),
-            format!(
-                "needs one of [{}]; has [{}]",
-                list(&route.roles_any),
-                list(&identity.roles)
-            ),
-        ));
-    }
-    if !route.org_roles_any.is_empty() {
-        let ok = identity
-            .org_role
-            .as_ref()
-            .is_some_and(|r| route.org_roles_any.contains(r));
-        checks.push(check(
-            "org_roles_any",
-            pass(ok),
-            format!(
-                "needs one of [{}]; has {:?}",
-                list(&route.org_roles_any),
-                identity.org_role
-            ),
-        ));
-    }
-    for p in &route.permissions_all {
-        checks.push(check(
-            "permissions_all",
-            pass(identity.has_permission(p)),
-            format!("needs {p}"),
-        ));
-    }
-    if !route.permissions_any.is_empty() {
-        let ok = route
-            .permissions_any
-            .iter()
-            .any(|p| identity.has_permission(p));
-        checks.push(check(
-            "permissions_any",
-            pass(ok),
-            format!(
-                "needs one of [{}]; has [{}]",
-                list(&route.permissions_any),
-                list(&identity.permissions)
-            ),
-        ));
-    }
-    for f in &route.feature_flags_all {
-        checks.push(check(
-            "feature_flags_all",
-            pass(identity.feature_flags.contains(f)),
-            format!("needs flag {f}"),
-        ));
-    }
-}
-
 /// Reads a `--claims` payload as if it had been verified: only the fields the identity needs
 /// must be present with the right types.
 fn claims_from_payload(payload: &Value) -> Result<VerifiedClaims, TokenError> {
@@ -353,14 +223,6 @@ fn claims_from_payload(payload: &Value) -> Result<VerifiedClaims, TokenError> {
         },
         payload: payload.clone(),
     })
-}
-
-fn pass(ok: bool) -> &'static str {
-    if ok {
-        "pass"
-    } else {
-        "fail"
-    }
 }
 
 impl Explanation {

@@ -1,6 +1,6 @@
 //! The public keys that verify Clerk session tokens: a [`KeySet`] built from a JWKS document
-//! (keys chosen by `kid`) or from one PEM public key (used whatever the `kid`), and the
-//! start-up [`self_test`] of the jsonwebtoken crypto backend.
+//! (keys chosen by `kid`) or from one PEM public key (used whatever the `kid`). The start-up
+//! self-test of the crypto backend lives in `token::self_test`.
 //!
 //! Only RS256 RSA keys of 2048–8192 bits meant for signatures (`use` absent or `sig`,
 //! `key_ops` absent or listing `verify`) are ever loaded; anything else in a JWKS is skipped
@@ -19,10 +19,8 @@ use serde_json::Value;
 use thiserror::Error;
 
 mod pem;
-mod self_test;
 
 pub(crate) use pem::{pem_decode, pem_encode};
-pub use self_test::{install_crypto_provider, self_test};
 
 /// Smallest and largest RSA modulus accepted, in bits (aws-lc's RS256 limits).
 const MIN_RSA_BITS: usize = 2048;

@@ -31,8 +31,10 @@ use http::{header, HeaderMap, Method};
 
 use crate::body::RequestBody;
 use crate::config::{Config, MethodOverride, Mode, Route};
-use crate::decide::{decide, Auth};
-use crate::decision::{reason, Decision};
+use crate::decide::decide;
+use crate::decision::Auth;
+use crate::decision::Decision;
+use crate::reason::Reason;
 use crate::request::Facts;
 
 pub use body::{Refused, Scan, ScannedBody, Verdict};
@@ -102,7 +104,7 @@ pub type Judge = Box<dyn Fn(&[u8]) -> Option<Decision> + Send + Sync>;
 /// The answer to a refused override.
 pub fn refused() -> Decision {
     Decision::BadRequest {
-        reason: reason::METHOD_OVERRIDE,
+        reason: Reason::MethodOverride,
     }
 }
 
@@ -184,7 +186,7 @@ pub fn overridden(
         preflight: false,
     };
     let route = config.route_for(&method, &facts.path);
-    match decide(&facts, route, auth, config) {
+    match decide(&facts, &route.policy, auth, &config.decide_settings()) {
         Decision::Forward => None,
         decision => Some(decision),
     }

@@ -361,6 +361,29 @@ impl Metrics {
         self.handshakes.get_or_create(&ResultLabel { result }).inc();
     }
 
+    /// The token check, cache and handshake counters of one authentication.
+    pub fn record_auth(&self, events: &crate::authn::AuthEvents) {
+        match events.token.cache_hit {
+            Some(true) => self.token_cache_hits.inc(),
+            Some(false) => self.token_cache_misses.inc(),
+            None => 0,
+        };
+        match events.token.result {
+            Some(crate::authn::token::VALID) => {
+                self.token_valid.inc();
+            }
+            Some(result) => {
+                self.token_verifications
+                    .get_or_create(&ResultLabel { result })
+                    .inc();
+            }
+            None => {}
+        }
+        for result in [events.exchange, events.handshake].into_iter().flatten() {
+            self.handshake(result);
+        }
+    }
+
     /// Records one finished request.
     pub fn record_request(&self, route: &Arc<str>, decision: &'static str, seconds: f64) {
         let labels = RouteDecision {
@@ -375,17 +398,7 @@ impl Metrics {
 }
 
 /// Every `decision` label value, in [`decision_slot`] order.
-const DECISIONS: [&str; 9] = [
-    "forward",
-    "redirect_sign_in",
-    "redirect_onboarding",
-    "redirect_after_onboarding",
-    "unauthorized",
-    "forbidden",
-    "bad_request",
-    "unavailable",
-    "upstream_error",
-];
+const DECISIONS: [&str; 11] = crate::decision::Decision::LABELS;
 
 fn decision_slot(decision: &str) -> Option<usize> {
     DECISIONS.iter().position(|d| *d == decision)

@@ -15,13 +15,23 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch, Mutex};
 use tokio::task::JoinHandle;
 
-use crate::app::build_snapshot;
 use crate::config::Config;
 use crate::metrics::ResultLabel;
-use crate::proxy::Shared;
+use crate::snapshot::{build_snapshot, BuildError, Shared};
 
 /// Quiet time after a file event before reloading (editors write in several steps).
 const DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// Why a reload was rejected (the previous config keeps serving).
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("switching HTTPS on or off (server.tls_cert) needs a restart; the listener keeps its current mode")]
+    TlsModeChanged,
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
 
 /// What a reload did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +69,7 @@ impl Reloader {
     }
 
     /// Reloads now. `force` reloads even when the file did not change (SIGHUP).
-    pub async fn reload(&self, force: bool) -> Result<Outcome, String> {
+    pub async fn reload(&self, force: bool) -> Result<Outcome, ReloadError> {
         let _one = self.lock.lock().await;
         let result = self.try_reload(force).await;
         let label = match &result {
@@ -89,8 +99,8 @@ impl Reloader {
         result
     }
 
-    async fn try_reload(&self, force: bool) -> Result<Outcome, String> {
-        let config = Config::load(&self.path).map_err(|e| e.to_string())?;
+    async fn try_reload(&self, force: bool) -> Result<Outcome, ReloadError> {
+        let config = Config::load(&self.path)?;
         let old = self.shared.snapshot.load_full();
         if !force && config.hash == old.config.hash {
             return Ok(Outcome::Unchanged);
@@ -110,7 +120,7 @@ impl Reloader {
         }
         if config.server.tls.is_some() != old.config.server.tls.is_some() {
             // The listener is plain or TLS for its whole life: refuse rather than switch it.
-            return Err("switching HTTPS on or off (server.tls_cert) needs a restart; the listener keeps its current mode".into());
+            return Err(ReloadError::TlsModeChanged);
         }
         if config.revocation != old.config.revocation {
             needs_restart.push("[revocation]".to_string());
@@ -122,9 +132,8 @@ impl Reloader {
             tracing::warn!("config: {w}");
         }
         let hash = config.hash.clone();
-        let snapshot = build_snapshot(config, &self.shared.metrics, &self.shared.clock, Some(&old))
-            .await
-            .map_err(|e| e.to_string())?;
+        let snapshot =
+            build_snapshot(config, &self.shared.metrics, &self.shared.clock, Some(&old)).await?;
         self.shared.snapshot.store(Arc::new(snapshot));
         self.shared
             .metrics

@@ -25,7 +25,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::proxy::{handle, Shared};
+use crate::proxy::handle;
+use crate::request::ConnInfo;
+use crate::snapshot::Shared;
 
 pub mod flood;
 pub mod guard;
@@ -36,16 +38,6 @@ pub use flood::FloodLimits;
 use guard::GuardedIo;
 use transport::Transport;
 use watchdog::{Progress, WatchedBody};
-
-/// What the proxy knows about the connection a request came on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnInfo {
-    /// The client connected with TLS (HTTPS).
-    pub tls: bool,
-}
-
-/// A minimal answer for connections over `[limits] max_connections`, then close.
-const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 53\r\nconnection: close\r\n\r\n{\"error\":\"unavailable\",\"reason\":\"too_many_connections\"}";
 
 /// Serves the public listener until `shutdown` turns true, then drains for `grace`.
 pub async fn serve(
@@ -79,7 +71,7 @@ pub async fn serve(
                 if !tls {
                     let _ = tokio::time::timeout(
                         Duration::from_secs(1),
-                        stream.write_all(OVER_CAPACITY),
+                        stream.write_all(crate::respond::OVER_CAPACITY),
                     )
                     .await;
                 }

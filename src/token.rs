@@ -13,6 +13,7 @@ pub mod extract;
 mod json;
 pub mod org;
 pub mod parse;
+mod self_test;
 pub mod verify;
 
 #[cfg(test)]
@@ -22,6 +23,7 @@ pub use claims::{validate_pointer, Activity, ClaimPointers, Identity};
 pub use error::TokenError;
 pub use extract::{cookie_value, extract_token, TokenSource, DEFAULT_SESSION_COOKIE};
 pub use parse::{ParsedToken, CATEGORY_NO_INFORMATION, CATEGORY_SESSION, DEFAULT_MAX_TOKEN_BYTES};
+pub use self_test::{install_crypto_provider, self_test};
 pub use verify::{SessionStatus, VerifiedClaims, VerifyOptions, DEFAULT_CLOCK_SKEW_SECS};
 
 use crate::keys::KeySet;

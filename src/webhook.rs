@@ -5,7 +5,9 @@
 //! gets 401 (400 for missing headers or an unreadable payload) with no detail and no effect;
 //! a replayed delivery id gets 204 without effect; a valid delivery is applied and shared
 //! before the 204. Bodies are bounded. Logs name the delivery id and event type, never the
-//! body or the secret.
+//! body or the secret. With `[webhooks] initialize`, `user.created` also writes the new
+//! user's defaults ([`initialize`]); with `forward_to`, every delivery acted on is queued for
+//! the application ([`forward`]) without delaying the answer.
 
 pub mod events;
 pub mod forward;
@@ -13,12 +15,11 @@ pub mod initialize;
 pub mod svix;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{Method, Request};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use crate::metrics::{EventResult, Metrics};
-use crate::respond::{error, full, Body};
+use crate::reason::Reason;
 use crate::revocation::sync::SyncHandle;
 use crate::revocation::{Entry, Kind, Revocations};
 use events::Effect;
@@ -39,19 +40,23 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn new(config: &crate::config::Webhooks) -> Result<Self, String> {
-        Ok(Endpoint {
+    pub fn new(config: &crate::config::Webhooks) -> Self {
+        Endpoint {
             path: config.path.clone(),
-            secret: Secret::parse(&config.secret)?,
+            secret: Secret::new(&config.secret),
             tolerance_secs: i64::try_from(config.tolerance.as_secs()).unwrap_or(300),
             max_body_bytes: config.max_body_bytes,
-            initializer: config
-                .initialize
-                .as_ref()
-                .map(Initializer::new)
-                .transpose()?,
-            forwarder: config.forward.as_ref().map(Forwarder::start).transpose()?,
-        })
+            initializer: config.initialize.as_ref().and_then(|settings| {
+                Initializer::new(settings)
+                    .map_err(|e| tracing::error!(error = %e, "webhooks.initialize disabled"))
+                    .ok()
+            }),
+            forwarder: config.forward.as_ref().and_then(|settings| {
+                Forwarder::start(settings)
+                    .map_err(|e| tracing::error!(error = %e, "webhooks.forward_to disabled"))
+                    .ok()
+            }),
+        }
     }
 }
 
@@ -59,68 +64,48 @@ impl Endpoint {
 pub struct Sinks<'a> {
     pub store: &'a Revocations,
     pub sync: Option<&'a SyncHandle>,
-    pub metrics: &'a Metrics,
     pub now: i64,
 }
 
-/// Handles one request to the webhook path; returns the `result` label and the answer.
-pub async fn handle(
-    endpoint: &Endpoint,
-    req: Request<Incoming>,
-    sinks: &Sinks<'_>,
-) -> (&'static str, Response<Body>) {
-    let (result, event, resp) = process(endpoint, req, sinks).await;
-    sinks
-        .metrics
-        .webhooks
-        .get_or_create(&EventResult { event, result })
-        .inc();
-    (result, resp)
+/// What became of one delivery: its metric labels (`result`, `event`) and, when it was
+/// refused, why ([`crate::respond`] renders the answer; the proxy counts it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub result: &'static str,
+    pub event: &'static str,
+    pub refused: Option<Reason>,
 }
 
-async fn process(
-    endpoint: &Endpoint,
-    req: Request<Incoming>,
-    sinks: &Sinks<'_>,
-) -> (&'static str, &'static str, Response<Body>) {
+impl Delivery {
+    fn refused(result: &'static str, reason: Reason) -> Delivery {
+        Delivery {
+            result,
+            event: "unknown",
+            refused: Some(reason),
+        }
+    }
+
+    fn done(result: &'static str, event: &'static str) -> Delivery {
+        Delivery {
+            result,
+            event,
+            refused: None,
+        }
+    }
+}
+
+/// Handles one request to the webhook path.
+pub async fn handle(endpoint: &Endpoint, req: Request<Incoming>, sinks: &Sinks<'_>) -> Delivery {
     if req.method() != Method::POST {
-        let mut resp = error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "webhook_post_only",
-            false,
-        );
-        resp.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return ("method", "unknown", resp);
+        return Delivery::refused("method", Reason::WebhookPostOnly);
     }
     let (parts, body) = req.into_parts();
     let body: Bytes = match Limited::new(body, endpoint.max_body_bytes).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return (
-                "too_large",
-                "unknown",
-                error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "webhook_too_large",
-                    false,
-                ),
-            );
+            return Delivery::refused("too_large", Reason::WebhookTooLarge);
         }
-        Err(_) => {
-            return (
-                "body_error",
-                "unknown",
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "webhook_body",
-                    false,
-                ),
-            )
-        }
+        Err(_) => return Delivery::refused("body_error", Reason::WebhookBody),
     };
     let verified = match svix::verify(
         &endpoint.secret,
@@ -132,33 +117,24 @@ async fn process(
         Ok(v) => v,
         Err(e) => {
             tracing::warn!(result = e.as_str(), "webhook delivery refused");
-            let status = if e == svix::SvixError::MissingHeaders {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
-            return (
-                e.as_str(),
-                "unknown",
-                error(status, "unauthorized", "webhook_rejected", false),
-            );
+            return Delivery::refused(e.as_str(), Reason::WebhookRejected);
         }
     };
     if sinks.store.seen_delivery(&verified.id, sinks.now) {
         tracing::info!(event_id = %verified.id, "webhook replay ignored");
-        return ("replay", "unknown", no_content());
+        return Delivery::done("replay", "unknown");
     }
-    let out = act(endpoint, &body, &verified, sinks).await;
-    if out.2.status().is_success() {
-        if let Some(forwarder) = &endpoint.forwarder {
+    let delivery = act(endpoint, &body, &verified, sinks).await;
+    match (delivery.refused, &endpoint.forwarder) {
+        (None, Some(forwarder)) => {
             let event: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
             forwarder.enqueue(&parts.headers, body.clone(), event.as_ref());
         }
-    } else {
-        // Svix retries a failed delivery with the same id: let the retry act.
-        sinks.store.forget_delivery(&verified.id);
+        (None, None) => {}
+        // Svix retries a refused delivery with the same id: let the retry act.
+        (Some(_), _) => sinks.store.forget_delivery(&verified.id),
     }
-    out
+    delivery
 }
 
 /// Acts on a verified, new delivery.
@@ -167,21 +143,12 @@ async fn act(
     body: &Bytes,
     verified: &svix::Verified,
     sinks: &Sinks<'_>,
-) -> (&'static str, &'static str, Response<Body>) {
+) -> Delivery {
     let (event, effect) = match events::parse(body, verified.timestamp) {
         Ok(parsed) => parsed,
         Err(e) => {
             tracing::warn!(event_id = %verified.id, error = %e, "webhook payload not understood");
-            return (
-                "malformed",
-                "unknown",
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "webhook_payload",
-                    false,
-                ),
-            );
+            return Delivery::refused("malformed", Reason::WebhookPayload);
         }
     };
     let expires_at = sinks.now.saturating_add(sinks.store.ttl_secs());
@@ -211,54 +178,46 @@ async fn act(
         sync.publish(entry);
     }
     tracing::info!(event_id = %verified.id, event, "webhook applied");
-    ("applied", event, no_content())
+    Delivery::done("applied", event)
 }
 
 /// `user.created` with `[webhooks] initialize`: the type's defaults where nothing is yet.
-/// A failure answers 503 so that Svix delivers again.
+/// A failure is refused with 503 so that Svix delivers again.
 async fn initialize(
     endpoint: &Endpoint,
     body: &[u8],
     verified: &svix::Verified,
     event: &'static str,
-) -> (&'static str, &'static str, Response<Body>) {
+) -> Delivery {
     let Some(initializer) = endpoint
         .initializer
         .as_ref()
         .filter(|_| event == "user.created")
     else {
         tracing::info!(event_id = %verified.id, event, "webhook event ignored");
-        return ("ignored", event, no_content());
+        return Delivery::done("ignored", event);
     };
     let parsed: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     match initializer.user_created(&parsed).await {
         Ok(Initialized::Written { user, kind, .. }) => {
             tracing::info!(event_id = %verified.id, user = %user, user_type = %kind, "new user's metadata initialized");
-            ("initialized", event, no_content())
+            Delivery::done("initialized", event)
         }
         Ok(Initialized::Unchanged { user }) => {
             tracing::info!(event_id = %verified.id, user = %user, "new user already initialized");
-            ("initialized", event, no_content())
+            Delivery::done("initialized", event)
         }
         Ok(Initialized::Skipped { user }) => {
             tracing::info!(event_id = %verified.id, user = %user, "no configured user type for the new user; left alone");
-            ("ignored", event, no_content())
+            Delivery::done("ignored", event)
         }
         Err(e) => {
             tracing::warn!(event_id = %verified.id, error = %e, "new user's metadata not initialized; Svix will retry");
-            let resp = error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "webhook_initialize_failed",
-                false,
-            );
-            ("initialize_failed", event, resp)
+            Delivery {
+                result: "initialize_failed",
+                event,
+                refused: Some(Reason::WebhookInitializeFailed),
+            }
         }
     }
-}
-
-fn no_content() -> Response<Body> {
-    let mut resp = Response::new(full(Bytes::new()));
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    resp
 }

@@ -26,6 +26,7 @@ use super::{
     MethodOverride, Mode, Onboarding, RedirectTarget, Redirects, Respond, Revocation, Route,
     Scheme, Server, TlsFiles, Upstream, UserIdLogging, Webhooks,
 };
+use crate::policy::{Policy, RequirementLists};
 use crate::route::{MethodSet, Pattern, RouteTable};
 use crate::token::claims::{validate_pointer, ClaimPointers};
 use crate::token::verify::VerifyOptions;
@@ -124,7 +125,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
     if claims.onboarding_status.is_none()
         && routes
             .iter()
-            .any(|r| r.onboarding == Onboarding::IncompleteOnly)
+            .any(|r| r.policy.onboarding == Onboarding::IncompleteOnly)
     {
         p.warn(
             "claims.onboarding_status",

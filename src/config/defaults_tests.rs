@@ -43,11 +43,11 @@ fn routes(server: &str, defaults: &str, own: &str) -> (super::Route, super::Rout
 #[test]
 fn routes_inherit_defaults_onboarding_unless_they_set_it() {
     let (inherits, own) = routes("", "onboarding = \"skip\"", "onboarding = \"required\"");
-    assert_eq!(inherits.onboarding, Onboarding::Skip);
-    assert_eq!(own.onboarding, Onboarding::Required);
+    assert_eq!(inherits.policy.onboarding, Onboarding::Skip);
+    assert_eq!(own.policy.onboarding, Onboarding::Required);
     let (inherits, _) = routes("", "", "");
     assert_eq!(
-        inherits.onboarding,
+        inherits.policy.onboarding,
         Onboarding::Required,
         "documented default"
     );
@@ -57,11 +57,11 @@ fn routes_inherit_defaults_onboarding_unless_they_set_it() {
 fn routes_inherit_defaults_respond_unless_they_set_it() {
     let (inherits, own) = routes("", "respond = \"api\"", "respond = \"page\"");
     assert_eq!(
-        (inherits.respond, own.respond),
+        (inherits.policy.respond, own.policy.respond),
         (Respond::Api, Respond::Page)
     );
     let (inherits, _) = routes("", "", "");
-    assert_eq!(inherits.respond, Respond::Auto);
+    assert_eq!(inherits.policy.respond, Respond::Auto);
 }
 
 #[test]
@@ -96,9 +96,9 @@ fn routes_do_not_inherit_defaults_access_deny() {
     // stays signed_in (inheriting deny would refuse everyone on every such route).
     let (inherits, own) = routes("", "access = \"deny\"", "access = \"public\"");
     assert_eq!(
-        (inherits.access, own.access),
+        (inherits.policy.access, own.policy.access),
         (Access::SignedIn, Access::Public)
     );
     let config = parse("", "access = \"deny\"", "roles_any = [\"admin\"]").unwrap();
-    assert_eq!(config.defaults.access, Access::Deny);
+    assert_eq!(config.defaults.policy.access, Access::Deny);
 }

@@ -52,9 +52,9 @@ fn minimal_config_gets_documented_defaults() {
     assert_eq!(c.redirects.return_to_param, "redirect_url");
     assert_eq!(c.claims.onboarding_complete_values, vec!["completed"]);
     assert_eq!(c.headers.user_id.as_str(), "x-user-id");
-    assert_eq!(c.defaults.access, Access::SignedIn);
-    assert_eq!(c.defaults.onboarding, Onboarding::Required);
-    assert_eq!(c.defaults.respond, Respond::Auto);
+    assert_eq!(c.defaults.policy.access, Access::SignedIn);
+    assert_eq!(c.defaults.policy.onboarding, Onboarding::Required);
+    assert_eq!(c.defaults.policy.respond, Respond::Auto);
     assert_eq!(c.limits.max_token_bytes, 16384);
     assert_eq!(c.upstreams[0].authority, "127.0.0.1:3000");
     assert_eq!(c.upstreams[0].scheme, Scheme::Http);

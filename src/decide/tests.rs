@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
-use super::{decide, Auth};
+use super::decide;
 use crate::config::Config;
+use crate::decision::Auth;
 use crate::decision::Decision;
 use crate::request::Facts;
 use crate::token::claims::{Activity, Identity};
@@ -110,16 +111,16 @@ fn run(config: &Config, path: &str, page: bool, auth: &Auth) -> Decision {
     }
     let facts = Facts::read(&method, &uri, &headers).unwrap();
     let route = config.route_for(&method, &facts.path);
-    decide(&facts, route, auth, config)
+    decide(&facts, &route.policy, auth, &config.decide_settings())
 }
 
 #[test]
 fn decision_order_table() {
     let c = config();
     let fwd = Decision::Forward;
-    let sign_in = |r| Decision::RedirectSignIn { reason: r };
-    let unauth = |r| Decision::Unauthorized { reason: r };
-    let forbid = |r| Decision::Forbidden { reason: r };
+    let sign_in = |r| Decision::RedirectSignIn { reason: id(r) };
+    let unauth = |r| Decision::Unauthorized { reason: id(r) };
+    let forbid = |r| Decision::Forbidden { reason: id(r) };
     let incomplete = || valid(|u| u.onboarding_complete = false);
     let table: Vec<(&str, &str, bool, Auth, Decision)> = vec![
         (
@@ -177,7 +178,7 @@ fn decision_order_table() {
             true,
             Auth::Invalid(TokenError::KeysUnavailable),
             Decision::Unavailable {
-                reason: "keys_unavailable",
+                reason: id("keys_unavailable"),
             },
         ),
         (
@@ -414,7 +415,7 @@ fn defaults_deny_refuses_unmatched_paths() {
     assert_eq!(
         run(&c, "/unknown", false, &valid(|_| {})),
         Decision::Forbidden {
-            reason: "route_denied"
+            reason: id("route_denied")
         }
     );
     assert_eq!(
@@ -460,15 +461,15 @@ fn cors_preflights_are_authenticated_unless_configured_to_forward() {
         let facts = Facts::read(&method, &uri, &headers).unwrap();
         decide(
             &facts,
-            c.route_for(&method, &facts.path),
+            &c.route_for(&method, &facts.path).policy,
             &Auth::Anonymous,
-            c,
+            &c.decide_settings(),
         )
     };
     assert_eq!(
         preflight(&config()),
         Decision::Unauthorized {
-            reason: "token_missing"
+            reason: id("token_missing")
         }
     );
     let forward = Config::parse(
@@ -491,12 +492,17 @@ fn cors_preflights_are_authenticated_unless_configured_to_forward() {
     assert_eq!(
         decide(
             &facts,
-            forward.route_for(&method, &facts.path),
+            &forward.route_for(&method, &facts.path).policy,
             &Auth::Anonymous,
-            &forward
+            &forward.decide_settings()
         ),
         Decision::Forbidden {
-            reason: "route_denied"
+            reason: id("route_denied")
         }
     );
+}
+
+/// The reason with the documented id `id`.
+fn id(id: &str) -> crate::reason::Reason {
+    crate::reason::Reason::from_id(id).unwrap_or_else(|| panic!("no reason {id:?}"))
 }

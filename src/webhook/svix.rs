@@ -11,6 +11,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use http::HeaderMap;
 
+use crate::config::WebhookSecret;
+
 /// Why a delivery was refused. Displayed messages never include the secret or signatures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SvixError {
@@ -42,20 +44,16 @@ pub struct Secret {
 }
 
 impl Secret {
-    /// Parses `whsec_<base64>` (the prefix is optional, as Svix's libraries accept).
-    pub fn parse(secret: &str) -> Result<Secret, String> {
-        let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
-        let bytes = STANDARD
-            .decode(encoded)
-            .map_err(|_| "the webhook secret is not whsec_ followed by base64; copy the signing secret from the Clerk dashboard (Webhooks → endpoint)".to_string())?;
-        if bytes.len() < 16 {
-            return Err(
-                "the webhook secret is shorter than 16 bytes; copy the whole signing secret".into(),
-            );
+    /// The signing key of a decoded secret.
+    pub fn new(secret: &WebhookSecret) -> Secret {
+        Secret {
+            key: hmac::Key::new(hmac::HMAC_SHA256, secret.key()),
         }
-        Ok(Secret {
-            key: hmac::Key::new(hmac::HMAC_SHA256, &bytes),
-        })
+    }
+
+    /// Parses `whsec_<base64>` (as `[webhooks] secret` is read).
+    pub fn parse(secret: &str) -> Result<Secret, String> {
+        WebhookSecret::parse(secret).map(|s| Secret::new(&s))
     }
 
     /// base64 of the signature for one delivery.

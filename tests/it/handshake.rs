@@ -252,7 +252,7 @@ async fn a_missing_or_stale_token_of_a_signed_in_client_gets_a_handshake() {
 async fn suffixed_cookies_are_read_and_announced() {
     let clerk = FakeClerk::start().await;
     let h = harness(&clerk, true).await;
-    let suffix = doorman::handshake::publishable::cookie_suffix(&publishable_key());
+    let suffix = doorman::config::publishable::cookie_suffix(&publishable_key());
     // A valid suffixed token is used.
     let ok = format!(
         "__session_{suffix}={}; __client_uat_{suffix}={}",

@@ -5,7 +5,9 @@
 //! prints them.
 
 use super::*;
+use crate::config::WebhookSecret;
 use crate::path::normalize;
+use crate::policy::Requirement;
 
 /// `[logging]`.
 pub(super) fn compile_logging(raw: &RawLogging, p: &mut Problems) -> Logging {
@@ -50,15 +52,12 @@ pub(super) fn compile_logging(raw: &RawLogging, p: &mut Problems) -> Logging {
 pub(super) fn compile_webhooks(raw: Option<&RawWebhooks>, p: &mut Problems) -> Option<Webhooks> {
     let raw = raw?;
     let secret = match &raw.secret {
-        Some(s) => {
-            if let Err(message) = crate::webhook::svix::Secret::parse(s) {
-                p.err("webhooks.secret", message);
-            }
-            s.clone()
-        }
+        Some(s) => WebhookSecret::parse(s)
+            .map_err(|message| p.err("webhooks.secret", message))
+            .ok(),
         None => {
             p.err("webhooks.secret", "missing; set it to the endpoint's signing secret, usually \"${CLERK_WEBHOOK_SECRET}\"");
-            String::new()
+            None
         }
     };
     let path = raw
@@ -78,15 +77,17 @@ pub(super) fn compile_webhooks(raw: Option<&RawWebhooks>, p: &mut Problems) -> O
             format!("{max} is out of range; use between 1024 and 16777216"),
         );
     }
+    let tolerance = duration(
+        p,
+        "webhooks.tolerance",
+        raw.tolerance.as_deref(),
+        Duration::from_secs(300),
+    );
+    // With a bad secret the config is rejected anyway; the other keys are still checked.
     Some(Webhooks {
-        secret,
+        secret: secret?,
         path,
-        tolerance: duration(
-            p,
-            "webhooks.tolerance",
-            raw.tolerance.as_deref(),
-            Duration::from_secs(300),
-        ),
+        tolerance,
         max_body_bytes: usize::try_from(max).unwrap_or(256 * 1024),
         initialize: None,
         forward: None,
@@ -200,7 +201,7 @@ fn protected_redirect_targets(config: &Config, p: &mut Problems) {
         .as_deref()
         .and_then(|path| route_of(config, path))
     {
-        if route.access != Access::Public {
+        if route.policy.access != Access::Public {
             p.warn(
                 "redirects.sign_in_url",
                 format!(
@@ -216,7 +217,7 @@ fn protected_redirect_targets(config: &Config, p: &mut Problems) {
         .as_deref()
         .and_then(|path| route_of(config, path))
     {
-        if route.access == Access::Deny || has_requirements(route) {
+        if route.policy.access == Access::Deny || has_requirements(route) {
             p.warn(
                 "redirects.onboarding_url",
                 format!(
@@ -232,7 +233,9 @@ fn protected_redirect_targets(config: &Config, p: &mut Problems) {
         .as_deref()
         .and_then(|path| route_of(config, path))
     {
-        if route.onboarding == Onboarding::IncompleteOnly || route.access == Access::Deny {
+        if route.policy.onboarding == Onboarding::IncompleteOnly
+            || route.policy.access == Access::Deny
+        {
             p.warn(
                 "redirects.after_onboarding_url",
                 format!(
@@ -245,12 +248,7 @@ fn protected_redirect_targets(config: &Config, p: &mut Problems) {
 }
 
 fn has_requirements(route: &Route) -> bool {
-    !(route.permissions_all.is_empty()
-        && route.permissions_any.is_empty()
-        && route.roles_any.is_empty()
-        && route.user_types.is_empty()
-        && route.org_roles_any.is_empty()
-        && route.feature_flags_all.is_empty())
+    !route.policy.requirements.is_empty()
 }
 
 /// With a `[roles]` catalog: permissions no role grants and roles the catalog lacks.
@@ -266,13 +264,22 @@ fn unknown_permissions(config: &Config, p: &mut Problems) {
     };
     for (i, route) in config.routes.iter().enumerate() {
         let at = format!("route {:?} (routes[{i}])", route.name);
-        for perm in route.permissions_all.iter().chain(&route.permissions_any) {
+        let permissions = route.policy.names_of(|r| {
+            matches!(
+                r,
+                Requirement::PermissionsAll(_) | Requirement::PermissionsAny(_)
+            )
+        });
+        for perm in permissions {
             // Clerk organization permissions come from the organization, not from [roles].
             if !perm.starts_with("org:") && !granted(perm) {
                 p.warn(at.clone(), format!("permission {perm:?} is granted by no role in [roles]; no user may ever pass"));
             }
         }
-        for role in &route.roles_any {
+        for role in route
+            .policy
+            .names_of(|r| matches!(r, Requirement::RolesAny(_)))
+        {
             if !config.roles.contains_key(role) {
                 p.warn(
                     at.clone(),

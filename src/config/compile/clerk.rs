@@ -177,9 +177,9 @@ pub(super) fn base_url(p: &mut Problems, at: &str, value: &str) -> String {
 pub(super) fn publishable(
     raw: &RawClerk,
     p: &mut Problems,
-) -> Option<crate::handshake::publishable::PublishableKey> {
+) -> Option<crate::config::publishable::PublishableKey> {
     let key = raw.publishable_key.as_ref()?;
-    match crate::handshake::publishable::parse(key) {
+    match crate::config::publishable::parse(key) {
         Ok(pk) => Some(pk),
         Err(message) => {
             p.err("clerk.publishable_key", message);
@@ -191,7 +191,7 @@ pub(super) fn publishable(
 /// The handshake settings: on when both the publishable and the secret key are set.
 pub(super) fn handshake(
     raw: &RawClerk,
-    pk: Option<&crate::handshake::publishable::PublishableKey>,
+    pk: Option<&crate::config::publishable::PublishableKey>,
     p: &mut Problems,
 ) -> Option<Handshake> {
     let pk = pk?;

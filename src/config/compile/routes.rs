@@ -155,38 +155,35 @@ pub(super) fn compile_defaults(
         pattern: None,
         methods: None,
         upstream: upstream_index(p, "defaults.upstream", raw.upstream.as_deref(), upstreams),
-        access: enum_value(
-            p,
-            "defaults.access",
-            raw.access.as_deref().filter(|a| *a != "public"),
-            Access::SignedIn,
-            &[("signed_in", Access::SignedIn), ("deny", Access::Deny)],
-        ),
-        onboarding: enum_value(
-            p,
-            "defaults.onboarding",
-            raw.onboarding.as_deref(),
-            Onboarding::Required,
-            ONBOARDING,
-        ),
-        respond: enum_value(
-            p,
-            "defaults.respond",
-            raw.respond.as_deref(),
-            Respond::Auto,
-            RESPOND,
+        policy: Policy::new(
+            enum_value(
+                p,
+                "defaults.access",
+                raw.access.as_deref().filter(|a| *a != "public"),
+                Access::SignedIn,
+                &[("signed_in", Access::SignedIn), ("deny", Access::Deny)],
+            ),
+            enum_value(
+                p,
+                "defaults.onboarding",
+                raw.onboarding.as_deref(),
+                Onboarding::Required,
+                ONBOARDING,
+            ),
+            enum_value(
+                p,
+                "defaults.respond",
+                raw.respond.as_deref(),
+                Respond::Auto,
+                RESPOND,
+            ),
+            RequirementLists::default(),
         ),
         mode: enum_value(p, "defaults.mode", raw.mode.as_deref(), global_mode, MODE),
         max_body_bytes: None,
         upgrades: compile_upgrades(p, "defaults.upgrades", raw.upgrades.as_deref()),
         // Set by `method_override::apply`, which knows `[defaults]`.
         method_override: MethodOverride::Refuse,
-        permissions_all: Vec::new(),
-        permissions_any: Vec::new(),
-        roles_any: Vec::new(),
-        user_types: Vec::new(),
-        org_roles_any: Vec::new(),
-        feature_flags_all: Vec::new(),
     }
 }
 
@@ -276,6 +273,47 @@ pub(super) fn compile_route(
             ("deny", Access::Deny),
         ],
     );
+    let lists = RequirementLists {
+        user_types: string_list(p, &format!("{at}.user_types"), &raw.user_types),
+        roles_any: string_list(p, &format!("{at}.roles_any"), &raw.roles_any),
+        org_roles_any: string_list(p, &format!("{at}.org_roles_any"), &raw.org_roles_any),
+        permissions_all: string_list(p, &format!("{at}.permissions_all"), &raw.permissions_all),
+        permissions_any: string_list(p, &format!("{at}.permissions_any"), &raw.permissions_any),
+        feature_flags_all: string_list(
+            p,
+            &format!("{at}.feature_flags_all"),
+            &raw.feature_flags_all,
+        ),
+    };
+    for (i, role) in lists.org_roles_any.iter().enumerate() {
+        if !role.starts_with("org:") {
+            p.err(
+                format!("{at}.org_roles_any[{i}]"),
+                format!("{role:?} is not a Clerk organization role key; they start with \"org:\", write \"org:{role}\""),
+            );
+        }
+    }
+    let onboarding = enum_value(
+        p,
+        &format!("{at}.onboarding"),
+        raw.onboarding.as_deref(),
+        defaults.policy.onboarding,
+        ONBOARDING,
+    );
+    let respond = enum_value(
+        p,
+        &format!("{at}.respond"),
+        raw.respond.as_deref(),
+        defaults.policy.respond,
+        RESPOND,
+    );
+    let policy = Policy::new(access, onboarding, respond, lists);
+    if access != Access::SignedIn && (!policy.requirements.is_empty() || raw.onboarding.is_some()) {
+        p.err(
+            at.clone(),
+            format!("a {} route never checks onboarding, permissions, roles, user types or flags; remove them or set access = \"signed_in\"", if access == Access::Public { "public" } else { "deny" }),
+        );
+    }
     let route = Route {
         name: Arc::from(name.as_str()),
         pattern,
@@ -284,21 +322,7 @@ pub(super) fn compile_route(
             Some(name) => upstream_index(p, &format!("{at}.upstream"), Some(name), upstreams),
             None => defaults.upstream,
         },
-        access,
-        onboarding: enum_value(
-            p,
-            &format!("{at}.onboarding"),
-            raw.onboarding.as_deref(),
-            defaults.onboarding,
-            ONBOARDING,
-        ),
-        respond: enum_value(
-            p,
-            &format!("{at}.respond"),
-            raw.respond.as_deref(),
-            defaults.respond,
-            RESPOND,
-        ),
+        policy,
         max_body_bytes: match raw.max_body_bytes {
             Some(0) => {
                 p.err(
@@ -318,37 +342,7 @@ pub(super) fn compile_route(
         ),
         upgrades: compile_upgrades(p, &format!("{at}.upgrades"), raw.upgrades.as_deref()),
         method_override: MethodOverride::Refuse,
-        permissions_all: string_list(p, &format!("{at}.permissions_all"), &raw.permissions_all),
-        permissions_any: string_list(p, &format!("{at}.permissions_any"), &raw.permissions_any),
-        roles_any: string_list(p, &format!("{at}.roles_any"), &raw.roles_any),
-        user_types: string_list(p, &format!("{at}.user_types"), &raw.user_types),
-        org_roles_any: string_list(p, &format!("{at}.org_roles_any"), &raw.org_roles_any),
-        feature_flags_all: string_list(
-            p,
-            &format!("{at}.feature_flags_all"),
-            &raw.feature_flags_all,
-        ),
     };
-    for (i, role) in route.org_roles_any.iter().enumerate() {
-        if !role.starts_with("org:") {
-            p.err(
-                format!("{at}.org_roles_any[{i}]"),
-                format!("{role:?} is not a Clerk organization role key; they start with \"org:\", write \"org:{role}\""),
-            );
-        }
-    }
-    let has_requirements = !(route.permissions_all.is_empty()
-        && route.permissions_any.is_empty()
-        && route.roles_any.is_empty()
-        && route.user_types.is_empty()
-        && route.org_roles_any.is_empty()
-        && route.feature_flags_all.is_empty());
-    if access != Access::SignedIn && (has_requirements || raw.onboarding.is_some()) {
-        p.err(
-            at.clone(),
-            format!("a {} route never checks onboarding, permissions, roles, user types or flags; remove them or set access = \"signed_in\"", if access == Access::Public { "public" } else { "deny" }),
-        );
-    }
     route
 }
 

@@ -12,8 +12,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use jsonwebtoken::crypto::{self, aws_lc, CryptoProvider};
 use jsonwebtoken::Algorithm;
 
-use super::{KeyError, KeySet};
-use crate::token::{ParsedToken, DEFAULT_MAX_TOKEN_BYTES};
+use super::{ParsedToken, DEFAULT_MAX_TOKEN_BYTES};
+use crate::keys::{KeyError, KeySet};
 
 /// Clerk SDK fixture `mockJwks.json` (public key, kid `ins_2GIoQhbUpy0hX7B2cVkuTMinXoD`).
 const KNOWN_JWKS: &str = concat!(

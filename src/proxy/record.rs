@@ -1,0 +1,112 @@
+//! The recorder: every counter a request moves and its one log line, from the [`Outcome`]
+//! the phases produced. Phases report what happened; only this module counts it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{HeaderValue, Request, Response};
+use hyper::body::Incoming;
+
+use crate::access_log;
+use crate::config::Logging;
+use crate::metrics::{EventResult, KindLabel, RouteDecision};
+use crate::respond::Body;
+use crate::snapshot::{Shared, Snapshot};
+
+use super::outcome::Outcome;
+
+/// What the log line needs from the request before it is consumed.
+pub struct Line {
+    request_id: HeaderValue,
+    method: http::Method,
+    /// The path, only when request lines are logged at all.
+    path: Option<String>,
+}
+
+impl Line {
+    /// Reads (or assigns) the request id and remembers the method and path.
+    pub fn start(req: &mut Request<Incoming>, logging: &Logging) -> Line {
+        let request_id = access_log::request_id(req.headers_mut(), &logging.request_id_header);
+        Line {
+            request_id,
+            method: req.method().clone(),
+            path: tracing::enabled!(tracing::Level::WARN).then(|| req.uri().path().to_string()),
+        }
+    }
+}
+
+/// Counts `out`, writes its log line and returns its response (with the request id).
+pub fn record(
+    shared: &Shared,
+    snapshot: &Arc<Snapshot>,
+    out: Outcome,
+    line: Line,
+    started: Instant,
+) -> Response<Body> {
+    let elapsed = started.elapsed().as_secs_f64();
+    let metrics = &shared.metrics;
+    let label = out.label();
+    snapshot.route_metrics.record(&out.route, label, elapsed);
+    metrics.record_auth(&out.auth);
+    if let Some(seconds) = out.auth_seconds {
+        metrics.auth_duration.observe(seconds);
+    }
+    if let Some(shadow) = &out.shadow {
+        metrics
+            .shadow_decisions
+            .get_or_create(&RouteDecision {
+                route: out.route.clone(),
+                decision: shadow.label(),
+            })
+            .inc();
+    }
+    if let Some(delivery) = &out.webhook {
+        metrics
+            .webhooks
+            .get_or_create(&EventResult {
+                event: delivery.event,
+                result: delivery.result,
+            })
+            .inc();
+    }
+    let events = &out.answer_events;
+    if let Some(kind) = events.limit {
+        metrics.limit(kind);
+    }
+    if let Some(kind) = events.upstream_error {
+        metrics
+            .upstream_errors
+            .get_or_create(&KindLabel { kind })
+            .inc();
+    }
+    if let (Some((index, status)), Some(seconds)) =
+        (events.upstream_status, events.upstream_seconds)
+    {
+        snapshot.upstreams.observe(index, status, seconds);
+    }
+    let logging = &snapshot.config.logging;
+    let mut response = out.response;
+    response
+        .headers_mut()
+        .insert(logging.request_id_header.clone(), line.request_id.clone());
+    if let Some(path) = &line.path {
+        access_log::emit(&access_log::Entry {
+            request_id: line.request_id.to_str().unwrap_or(""),
+            method: line.method.as_str(),
+            path,
+            route: &out.route,
+            decision: label,
+            reason: out.decision.reason(),
+            shadow: out.shadow.as_ref(),
+            status: response.status().as_u16(),
+            total_seconds: elapsed,
+            auth_seconds: out.auth_seconds.unwrap_or(0.0),
+            upstream_seconds: events.upstream_seconds,
+            user: access_log::user_field(
+                out.user.as_ref().map(|u| u.user_id.as_str()),
+                logging.user_id,
+            ),
+        });
+    }
+    response
+}
