@@ -11,6 +11,7 @@ pub mod interp;
 pub mod override_params;
 pub mod publishable;
 pub mod raw;
+pub mod users;
 mod webhook_secret;
 
 use std::net::SocketAddr;
@@ -49,6 +50,8 @@ pub struct Config {
     pub logging: Logging,
     pub webhooks: Option<Webhooks>,
     pub revocation: Revocation,
+    /// `[users]`: what `doorman users` writes where.
+    pub users: users::Users,
     /// The role catalog (`[roles]`), for `doorman check`.
     pub roles: std::collections::BTreeMap<String, Vec<String>>,
     /// Things that load but are probably mistakes.
@@ -103,6 +106,8 @@ pub struct Clerk {
     pub handshake: Option<Handshake>,
     /// Extra CA certificates for outgoing HTTPS to Clerk.
     pub ca_file: Option<PathBuf>,
+    /// Backend API base, e.g. `https://api.clerk.com` (no trailing `/`).
+    pub api_url: String,
 }
 
 impl Clerk {
@@ -253,6 +258,10 @@ pub struct Webhooks {
     pub path: String,
     pub tolerance: Duration,
     pub max_body_bytes: usize,
+    /// `user.created` initializes metadata, when set.
+    pub initialize: Option<users::Initialize>,
+    /// Verified deliveries are passed on, when set.
+    pub forward: Option<users::Forward>,
 }
 
 /// `[revocation]`.

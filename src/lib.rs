@@ -61,4 +61,5 @@ pub(crate) mod tls;
 pub mod token;
 pub(crate) mod tunnel;
 pub(crate) mod upstream;
+pub mod users;
 pub mod webhook;

@@ -38,6 +38,7 @@ mod method_override;
 mod routes;
 mod sections;
 mod upgrades;
+mod users;
 
 use clerk::compile_clerk;
 use headers::compile_headers;
@@ -132,7 +133,19 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         );
     }
     let logging = checks::compile_logging(&raw.logging, &mut p);
-    let webhooks = checks::compile_webhooks(raw.webhooks.as_ref(), &mut p);
+    let mut webhooks = checks::compile_webhooks(raw.webhooks.as_ref(), &mut p);
+    let users = users::compile_users(&raw.users, &claims, &mut p);
+    if let (Some(compiled), Some(raw_webhooks)) = (webhooks.as_mut(), raw.webhooks.as_ref()) {
+        users::compile_webhook_extras(
+            raw_webhooks,
+            compiled,
+            &users,
+            &claims,
+            &clerk,
+            &upstreams,
+            &mut p,
+        );
+    }
     let revocation =
         checks::compile_revocation(&raw.revocation, clerk.verify.clock_skew_secs, &mut p);
     if !p.errors.is_empty() {
@@ -156,6 +169,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         logging,
         webhooks,
         revocation,
+        users,
         roles: raw.roles,
         warnings: Vec::new(),
         source: source.to_string(),

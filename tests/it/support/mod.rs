@@ -14,10 +14,12 @@
 //! Raw-socket and hand-framed HTTP/2 helpers live with the hostile suite (`hostile::tools`,
 //! `hostile::h2raw`).
 
+pub mod bapi;
 pub mod claims;
 pub mod clerk_api;
 pub mod client;
 pub mod jwks_server;
+pub mod openapi;
 pub mod process;
 
 use std::net::SocketAddr;
