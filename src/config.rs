@@ -348,13 +348,9 @@ impl Config {
 }
 
 #[cfg(test)]
-mod defaults_tests;
-#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_slow_clients;
 
 /// `[limits] http2_max_pings`, `http2_max_settings` and `http2_flood_window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
