@@ -1,4 +1,4 @@
-//! Criterion benchmarks of the pure stages (BENCH.md): route lookup with 10 / 100 / 1,000
+//! Criterion benchmarks of the pure stages (docs/performance.md): route lookup with 10 / 100 / 1,000
 //! routes, token verification uncached (RS256, 2048-bit) and cached, claims decoding (v1,
 //! and v2 with an `fpm` bitmask), `decide`, header preparation, and the auth decision alone
 //! (facts + route + cached token + decide), which must stay under 2 µs.

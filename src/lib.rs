@@ -1,26 +1,23 @@
 //! doorman: an edge authorization proxy for applications that sign users in with Clerk.
 //!
-//! Every request passes the same named stages, in this order. Only the edges do I/O; the
-//! middle is pure functions over owned data.
+//! Every request passes the same phases, in this order (`proxy` sequences them; see
+//! `docs/architecture.md` for the diagram). Only the edges do I/O; the middle is pure
+//! functions over owned data.
 //!
 //! ```text
-//! accept (TCP, HTTP/1.1 + HTTP/2)      server
-//!   → take one config snapshot         proxy     (a reload never mixes two configs)
-//!   → facts about the request          request   (method, normalized path, navigation?)
-//!   → route lookup                     route     (pure; compiled once at config load)
-//!   → token extraction                 token::extract (header, then cookie; pure)
-//!   → verified-token cache             cache     (a hit skips the next three stages)
-//!   → key lookup                       jwks      (the only await on the auth path)
-//!   → verification                     token::verify  (pure: key and clock passed in)
-//!   → claims → identity                token::claims  (v1/v2 Clerk claims, custom pointers)
-//!   → decide(facts, route, auth)       decide    (pure: returns a Decision value)
-//!   → metrics + one log line           proxy
-//!   → forward or respond               forward / upstream / respond
+//! accept (TCP, HTTP/1.1 + HTTP/2)              server
+//!   → one config snapshot                      proxy::handle
+//!   → admit: facts, route, _method query       proxy::admit, request, route
+//!   → authenticate: cookies, handshake nonce,  authn (cache, token::*, jwks, revocation)
+//!     cache or verify, identity
+//!   → decide(facts, policy, auth, settings)    proxy::verdict, decide (pure: a Decision)
+//!   → forward or respond                       proxy::send, forward, upstream / respond
+//!   → record: counters + one log line          proxy::record
 //! ```
 //!
 //! The config is parsed into raw structs, then compiled ([`config`]) into validated routes
 //! and upstreams; the server only sees the compiled form. See `README.md` for the user's
-//! view and `CONTRACT.md` (shared docs) for the interface.
+//! view and `docs/` for the interface.
 
 #![forbid(unsafe_code)]
 

@@ -1,5 +1,5 @@
 //! Key sets from JWKS and PEM: what is loaded, what is skipped and why, and lookup rules
-//! (SECURITY.md class 10: keys with the wrong use/alg/kty, emptied sets).
+//! (docs/security.md class 10: keys with the wrong use/alg/kty, emptied sets).
 
 use super::*;
 use crate::token::testkit::{key_a, key_b, KID_A, KID_B};

@@ -1,4 +1,4 @@
-//! Parsing: JOSE header rules, strict encoding and JSON, size limit (SECURITY.md class 1).
+//! Parsing: JOSE header rules, strict encoding and JSON, size limit (docs/security.md class 1).
 use super::*;
 use crate::dev::mint::sign_raw;
 use crate::token::testkit::{b64, key_a, session_claims};

@@ -1,4 +1,4 @@
-//! SECURITY.md class 1 at the verification step: signatures are checked before any claim,
+//! docs/security.md class 1 at the verification step: signatures are checked before any claim,
 //! and forged, damaged or algorithm-confused signatures never verify.
 
 use crate::dev::mint::sign_raw;
