@@ -49,8 +49,8 @@ table
 echo
 echo "| ratio | before | after | after ÷ before |"
 echo "|---|---:|---:|---:|"
-for pair in "public route:$OB:$NB" "protected, warm:$OC:$NC"; do
-  IFS=: read -r label old new <<<"$pair"
+for pair in "public route|$OB|$NB" "protected, warm|$OC|$NC"; do
+  IFS='|' read -r label old new <<<"$pair"
   rb=$(ratio "$old" "$A")
   ra=$(ratio "$new" "$A")
   echo "| $label ÷ upstream alone | $rb | $ra | $(ratio "$new" "$old") |"
