@@ -33,6 +33,7 @@ use crate::decision::Decision;
 use crate::respond::Body;
 use crate::snapshot::{Shared, Snapshot};
 use crate::webhook;
+use outcome::Known;
 pub use outcome::Outcome;
 
 /// Handles one request from `peer`.
@@ -98,16 +99,16 @@ async fn run(
         handshake,
         events,
     } = authentication;
-    let verdict = verdict::verdict(&admitted.facts, route, &auth, config);
-    let mut outcome = Outcome::decided(route, &verdict, &auth, events, auth_started);
-    let answer = if verdict.decision != Decision::Forward {
-        admitted.refuse(verdict.decision, handshake, config)
+    let verdict::Verdict { decision, shadow } =
+        verdict::verdict(&admitted.facts, route, &auth, config);
+    let known = Known::decided(route, shadow, &auth, events, auth_started);
+    let answer = if decision != Decision::Forward {
+        admitted.refuse(decision, handshake, config)
     } else {
         let request = send::Forwarding::new(&parts, body, route, snapshot, &admitted.facts, &auth);
         drop(admitted);
         let identity = session.as_deref().map(|s| &*s.headers);
         request.send(parts, identity, peer.ip(), snapshot).await
     };
-    outcome.answered(answer, set_cookies);
-    outcome
+    Outcome::new(known, answer, set_cookies)
 }

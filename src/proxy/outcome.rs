@@ -14,8 +14,6 @@ use crate::snapshot::INVALID_ROUTE;
 use crate::token::claims::Identity;
 use crate::webhook::Delivery;
 
-use super::verdict::Verdict;
-
 /// How a phase ended the request: the decision it stands for, the response, and what
 /// happened on the way for the recorder.
 pub struct Answer {
@@ -110,64 +108,57 @@ pub struct AnswerEvents {
     pub limit: Option<&'static str>,
 }
 
-impl Outcome {
-    /// A webhook delivery, answered by `respond`.
-    pub fn webhook(delivery: Delivery, config: &Config) -> Outcome {
-        let decision = Decision::Webhook {
-            result: delivery.result,
-            refused: delivery.refused,
-        };
-        let rendering = Rendering::api(&http::Method::POST);
-        let answer = Answer::render(decision, &rendering, config, None);
-        let mut outcome = Outcome::empty(Arc::from("clerk-webhooks"), answer.decision.clone());
-        outcome.webhook = Some(delivery);
-        outcome.answered(answer, Vec::new());
-        outcome
-    }
+/// What is known of a request before its answer: everything of the [`Outcome`] that does
+/// not come from the [`Answer`].
+pub struct Known {
+    route: Arc<str>,
+    shadow: Option<Decision>,
+    user: Option<Arc<Identity>>,
+    auth_seconds: Option<f64>,
+    auth: AuthEvents,
+    webhook: Option<Delivery>,
+}
 
-    /// A request refused at admission.
-    pub fn refused(refused: Refused) -> Outcome {
-        let mut outcome = Outcome::empty(refused.route, refused.answer.decision.clone());
-        outcome.answered(refused.answer, Vec::new());
-        outcome
-    }
-
-    /// A decided request, before its answer.
-    pub fn decided(
-        route: &Route,
-        verdict: &Verdict,
-        auth: &Auth,
-        events: AuthEvents,
-        started: Instant,
-    ) -> Outcome {
-        let mut outcome = Outcome::empty(route.name.clone(), verdict.decision.clone());
-        outcome.shadow = verdict.shadow.clone();
-        outcome.user = match auth {
-            Auth::Valid(identity) => Some(identity.clone()),
-            _ => None,
-        };
-        outcome.auth = events;
-        outcome.auth_seconds = Some(started.elapsed().as_secs_f64());
-        outcome
-    }
-
-    fn empty(route: Arc<str>, decision: Decision) -> Outcome {
-        Outcome {
+impl Known {
+    /// A request answered before it was decided (webhook deliveries, admission refusals).
+    pub fn route(route: Arc<str>) -> Known {
+        Known {
             route,
-            decision,
             shadow: None,
             user: None,
             auth_seconds: None,
             auth: AuthEvents::default(),
             webhook: None,
-            answer_events: AnswerEvents::default(),
-            response: Response::new(respond::full(bytes::Bytes::new())),
         }
     }
 
-    /// Completes the outcome with the answer, adding the `Set-Cookie` directives of a
-    /// handshake exchange to whatever answer was chosen.
-    pub fn answered(&mut self, answer: Answer, set_cookies: Vec<HeaderValue>) {
+    /// A decided request: its route, report mode's shadow decision, who it was and what
+    /// authentication did.
+    pub fn decided(
+        route: &Route,
+        shadow: Option<Decision>,
+        auth: &Auth,
+        events: AuthEvents,
+        started: Instant,
+    ) -> Known {
+        Known {
+            route: route.name.clone(),
+            shadow,
+            user: match auth {
+                Auth::Valid(identity) => Some(identity.clone()),
+                _ => None,
+            },
+            auth_seconds: Some(started.elapsed().as_secs_f64()),
+            auth: events,
+            webhook: None,
+        }
+    }
+}
+
+impl Outcome {
+    /// The one place an outcome is built: what was known before the answer, and the answer
+    /// (with the `Set-Cookie` directives of a handshake exchange added to whatever it is).
+    pub fn new(known: Known, answer: Answer, set_cookies: Vec<HeaderValue>) -> Outcome {
         let Answer {
             decision,
             mut response,
@@ -179,14 +170,40 @@ impl Outcome {
         for cookie in set_cookies {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
-        self.decision = decision;
-        self.response = response;
-        self.answer_events = AnswerEvents {
-            upstream_seconds,
-            upstream_status,
-            upstream_error,
-            limit,
+        Outcome {
+            route: known.route,
+            decision,
+            shadow: known.shadow,
+            user: known.user,
+            auth_seconds: known.auth_seconds,
+            auth: known.auth,
+            webhook: known.webhook,
+            answer_events: AnswerEvents {
+                upstream_seconds,
+                upstream_status,
+                upstream_error,
+                limit,
+            },
+            response,
+        }
+    }
+
+    /// A webhook delivery, answered by `respond`.
+    pub fn webhook(delivery: Delivery, config: &Config) -> Outcome {
+        let decision = Decision::Webhook {
+            result: delivery.result,
+            refused: delivery.refused,
         };
+        let rendering = Rendering::api(&http::Method::POST);
+        let answer = Answer::render(decision, &rendering, config, None);
+        let mut known = Known::route(Arc::from("clerk-webhooks"));
+        known.webhook = Some(delivery);
+        Outcome::new(known, answer, Vec::new())
+    }
+
+    /// A request refused at admission.
+    pub fn refused(refused: Refused) -> Outcome {
+        Outcome::new(Known::route(refused.route), refused.answer, Vec::new())
     }
 
     /// The `decision` label of `doorman_requests_total`.
