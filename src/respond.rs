@@ -62,7 +62,7 @@ pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Respo
         }
         Decision::Handshake { reason } => match (&config.clerk.handshake, &r.handshake) {
             (Some(handshake), Some(h)) => {
-                let to = crate::handshake::location(handshake, &h.current_url, *reason, h.suffixed);
+                let to = crate::handshake::location(handshake, h, *reason);
                 let mut resp = redirect_with(StatusCode::TEMPORARY_REDIRECT, &to);
                 if let Ok(v) =
                     HeaderValue::from_str(&crate::handshake::counter_cookie(h.redirect_count))

@@ -93,6 +93,7 @@ pub(super) fn compile_clerk(raw: Option<&RawClerk>, p: &mut Problems) -> Clerk {
         p.err("clerk.jwks_refresh", "must be at least 1s");
     }
     let publishable = publishable(raw, p);
+    satellite(raw, p);
     let handshake = handshake(raw, publishable.as_ref(), p);
     if raw.publishable_key.is_some() != raw.secret_key.is_some() && raw.publishable_key.is_some() {
         p.warn(
@@ -130,6 +131,8 @@ pub(super) fn compile_clerk(raw: Option<&RawClerk>, p: &mut Problems) -> Clerk {
         session_cookie,
         secret_key: secret_key(raw, p),
         cookie_suffix: publishable.as_ref().map(|pk| pk.cookie_suffix.clone()),
+        frontend_api_host: publishable.as_ref().map(|pk| pk.frontend_api_host.clone()),
+        development: publishable.as_ref().is_some_and(|pk| !pk.live),
         api_url: match &handshake {
             Some(h) => h.api_url.clone(),
             None => base_url(
@@ -171,6 +174,17 @@ pub(super) fn base_url(p: &mut Problems, at: &str, value: &str) -> String {
         );
     }
     trimmed.to_string()
+}
+
+/// Clerk's satellite domains (`is_satellite`, `domain`, Clerk's own option names) are not
+/// supported: refused with what to do instead, never silently treated as a primary domain.
+fn satellite(raw: &RawClerk, p: &mut Problems) {
+    if raw.is_satellite == Some(true) || raw.domain.is_some() {
+        p.err(
+            "clerk.is_satellite",
+            "satellite domains are not supported by doorman (it decides as Clerk's primary domain would, and a satellite's handshake and sync flows differ); run doorman on the primary domain, or keep Clerk's SDK in front of the satellite application; remove is_satellite and domain",
+        );
+    }
 }
 
 /// The publishable key, if set and valid.
