@@ -6,6 +6,7 @@ mod support;
 
 mod admin;
 mod cache;
+mod clerk_oracle;
 mod cli;
 mod decision_order;
 mod defaults;
