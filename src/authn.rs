@@ -39,7 +39,8 @@ pub struct Authentication {
     pub session: Option<Arc<Session>>,
     /// `Set-Cookie` values to add to whatever response the request gets.
     pub set_cookies: Vec<HeaderValue>,
-    /// Present when `auth` asks for a handshake redirect.
+    /// What a redirect needs from this request: all of it when `auth` asks for a handshake,
+    /// else only the request's public origin when known (sign-in on another origin).
     pub handshake: Option<HandshakeRendering>,
     pub events: AuthEvents,
 }
@@ -72,6 +73,20 @@ pub struct Context<'a> {
 /// ([`browser`]: cookie choice, `__client_uat`, dev browser, nonce, handshake need); without
 /// one, the token as extracted (header, then the session cookie). Revocations apply to both.
 pub async fn authenticate(parts: &Parts, ctx: &Context<'_>) -> Authentication {
+    let mut done = phase(parts, ctx).await;
+    let origin = crate::request::request_origin(
+        &parts.headers,
+        ctx.peer,
+        &ctx.config.server.trusted_proxies,
+        ctx.config.clerk.app_origin.as_deref(),
+    );
+    if origin.is_some() {
+        done.handshake.get_or_insert_with(Default::default).origin = origin;
+    }
+    done
+}
+
+async fn phase(parts: &Parts, ctx: &Context<'_>) -> Authentication {
     let clerk = &ctx.config.clerk;
     if let (Some(suffix), Some(host)) = (&clerk.cookie_suffix, &clerk.frontend_api_host) {
         return browser::authenticate(parts, ctx, suffix, host).await;

@@ -32,7 +32,9 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// The request-specific parts of a handshake redirect.
+/// The request-specific parts of a handshake redirect, and the request's public origin for
+/// any redirect that leaves the site (sign-in or onboarding on another origin).
+#[derive(Debug, Clone, Default)]
 pub struct HandshakeRendering {
     /// The absolute URL of the request (Clerk sends the browser back there).
     pub current_url: String,
@@ -44,6 +46,9 @@ pub struct HandshakeRendering {
     pub session_token: Option<String>,
     /// A development instance's dev-browser token, sent as `__clerk_db_jwt`.
     pub dev_browser: Option<String>,
+    /// The request's public origin, when doorman can know it (see
+    /// [`crate::request::request_origin`]).
+    pub origin: Option<String>,
 }
 
 /// The `Location` of a handshake redirect, with Clerk's parameters in Clerk's order.

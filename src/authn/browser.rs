@@ -294,6 +294,7 @@ impl Flow<'_, '_> {
             redirect_count: self.cookies.redirect_count,
             session_token,
             dev_browser: self.dev_browser.clone(),
+            origin: None,
         }
     }
 }

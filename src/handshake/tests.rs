@@ -34,6 +34,7 @@ fn handshake_location_carries_clerks_parameters() {
         redirect_count: 0,
         session_token: None,
         dev_browser: None,
+        origin: None,
     };
     assert_eq!(
         location(&config(), &r, HandshakeReason::SessionTokenExpired),

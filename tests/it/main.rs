@@ -15,6 +15,7 @@ mod docs;
 mod edge;
 mod forwarding;
 mod handshake;
+mod hosted_sign_in;
 mod hostile;
 mod identity;
 mod keys;
