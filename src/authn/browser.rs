@@ -150,8 +150,7 @@ impl Flow<'_, '_> {
             return self.handshake(HandshakeReason::SessionTokenWithoutClientUat, session, out);
         }
         // Clerk compares `iat` before verifying, for tokens it can decode as session tokens.
-        let peeked =
-            peek(token).filter(|p| !p.sub.as_deref().is_some_and(|s| s.starts_with("mch_")));
+        let peeked = peek(token).filter(|p| p.is_session_token());
         if peeked.is_some_and(|p| p.iat.is_some_and(|iat| iat < client as f64)) {
             let out = signed_out(Reason::TokenOlderThanClient);
             return self.handshake(

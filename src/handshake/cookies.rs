@@ -49,13 +49,29 @@ pub struct Peek {
     pub iat: Option<f64>,
     pub exp: Option<f64>,
     pub sub: Option<String>,
+    /// The header's `cat` (token category), when it is a string.
+    pub cat: Option<String>,
+}
+
+impl Peek {
+    /// Clerk's machine-token and non-session-category tests (`mch_` subject, a `cat` other
+    /// than the session or "no information" category): such tokens are signed out before
+    /// any `__client_uat` comparison.
+    pub fn is_session_token(&self) -> bool {
+        let machine = self.sub.as_deref().is_some_and(|s| s.starts_with("mch_"));
+        let other_category = self
+            .cat
+            .as_deref()
+            .is_some_and(|c| c != "cl_B7d4PD111AAA" && c != "cl_I7d4PD111III");
+        !machine && !other_category
+    }
 }
 
 /// Decodes a token's payload without verifying anything, as Clerk's `decodeJwt` does before
 /// it chooses cookies; `None` when it is not three parts with a JSON object payload.
 pub fn peek(token: &str) -> Option<Peek> {
     let mut parts = token.split('.');
-    let (Some(_), Some(payload), Some(_), None) =
+    let (Some(header), Some(payload), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
@@ -66,7 +82,15 @@ pub fn peek(token: &str) -> Option<Peek> {
     let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let value = value.as_object()?;
+    let header: serde_json::Value = URL_SAFE_NO_PAD
+        .decode(header.trim_end_matches('='))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())?;
     Some(Peek {
+        cat: header
+            .get("cat")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
         iss: value.get("iss").cloned(),
         iat: value.get("iat").and_then(serde_json::Value::as_f64),
         exp: value.get("exp").and_then(serde_json::Value::as_f64),

@@ -123,6 +123,12 @@ for (const [kind, headers] of [['document', DOC], ['fetch', FETCH]]) {
   add({ name: `${kind}: cookie azp mismatch`, headers: { ...headers, cookie: cookie('__session={c}', UAT) }, tokens: { c: tok({ azp: 'https://evil.example' }) } });
   add({ name: `${kind}: cookie jwt template category`, headers: { ...headers, cookie: cookie('__session={c}', UAT) }, tokens: { c: tok({}, { cat: 'cl_B7d4PD222AAA' }) } });
 }
+add({ name: 'document: jwt template cookie older than uat is signed out, not synced', headers: { ...DOC, cookie: cookie('__session={c}', `__client_uat=${NOW}`) }, tokens: { c: tok({ iat: NOW - 30 }, { cat: 'cl_B7d4PD222AAA' }) } });
+add({ name: 'document: machine subject cookie older than uat', headers: { ...DOC, cookie: cookie('__session={c}', `__client_uat=${NOW}`) }, tokens: { c: tok({ iat: NOW - 30, sub: 'mch_1', sid: undefined }) } });
+add({ name: 'document: cookie v1 token older than uat', headers: { ...DOC, cookie: cookie('__session={c}', `__client_uat=${NOW}`) }, tokens: { c: v1() } });
+add({ name: 'fetch: cookie azp absent', headers: { ...FETCH, cookie: cookie('__session={c}', UAT) }, tokens: { c: tok({ azp: undefined }) } });
+add({ name: 'fetch: cookie exp at the skew boundary', headers: { ...FETCH, cookie: cookie('__session={c}', `__client_uat=${NOW - 100}`) }, tokens: { c: tok({ exp: NOW - 5, iat: NOW - 65 }) } });
+add({ name: 'document: cookie exp one second inside the skew', headers: { ...DOC, cookie: cookie('__session={c}', `__client_uat=${NOW - 100}`) }, tokens: { c: tok({ exp: NOW - 4, iat: NOW - 64 }) } });
 add({ name: 'repeated session cookie: the first wins', headers: { ...FETCH, cookie: cookie('__session={a}', '__session={b}', UAT) }, tokens: { a: tokOf('user_a'), b: tokOf('user_b') } });
 add({ name: 'document HEAD with an expired cookie', method: 'HEAD', headers: { ...DOC, cookie: cookie('__session={c}', UAT) }, tokens: { c: tok({ exp: NOW - 30, iat: NOW - 90 }) } });
 add({ name: 'document POST with an expired cookie', method: 'POST', headers: { ...DOC, cookie: cookie('__session={c}', UAT) }, tokens: { c: tok({ exp: NOW - 30, iat: NOW - 90 }) } });
