@@ -79,19 +79,23 @@ pub async fn authenticate(
             &flow.cookies.session_name,
         )
         .await;
-        // Clerk's `__session` handshake parameter: the cookie token, else the header's.
-        let header_token = flow.cookies.session.map(str::to_string).or_else(|| {
-            crate::token::extract_token(headers, "")
-                .ok()
-                .flatten()
-                .map(|(t, _)| t.to_string())
+        // Clerk's `__session` handshake parameter: the cookie token, else the header's. Only
+        // a navigation can take a handshake: API calls skip the copy.
+        let header_token = flow.eligible.then(|| {
+            flow.cookies.session.map(str::to_string).or_else(|| {
+                crate::token::extract_token(headers, "")
+                    .ok()
+                    .flatten()
+                    .map(|(t, _)| t.to_string())
+            })
         });
+        let header_token = header_token.flatten();
         return match &found.auth {
             Auth::Invalid(e) => match rules::curable(e) {
-                Some(reason) => flow.handshake(reason, header_token, found),
-                None => flow.finish(found, header_token),
+                Some(reason) => flow.handshake(reason, header_token.as_deref(), found),
+                None => flow.finish(found, header_token.as_deref()),
             },
-            _ => flow.finish(found, header_token),
+            _ => flow.finish(found, header_token.as_deref()),
         };
     }
 
@@ -122,7 +126,7 @@ struct Flow<'a, 'c> {
 
 impl Flow<'_, '_> {
     async fn cookie_flow(&self, dev_browser_in_url: bool) -> Authentication {
-        let session = self.cookies.session.map(str::to_string);
+        let session = self.cookies.session;
         let signed_out = |reason| Authenticated {
             auth: Auth::SignedOut { reason },
             session: None,
@@ -179,7 +183,7 @@ impl Flow<'_, '_> {
     fn handshake(
         &self,
         reason: HandshakeReason,
-        session_token: Option<String>,
+        session_token: Option<&str>,
         fallback: Authenticated,
     ) -> Authentication {
         if !self.eligible || self.ctx.config.clerk.handshake.is_none() {
@@ -217,7 +221,7 @@ impl Flow<'_, '_> {
     }
 
     /// Applies revocations to what was found (a stale token may still take a handshake).
-    fn finish(&self, found: Authenticated, session_token: Option<String>) -> Authentication {
+    fn finish(&self, found: Authenticated, session_token: Option<&str>) -> Authentication {
         let can_refresh = self.eligible && self.ctx.config.clerk.handshake.is_some();
         let auth = revoked(
             found.auth,
@@ -286,12 +290,12 @@ impl Flow<'_, '_> {
         }
     }
 
-    fn rendering(&self, session_token: Option<String>) -> HandshakeRendering {
+    fn rendering(&self, session_token: Option<&str>) -> HandshakeRendering {
         HandshakeRendering {
             current_url: self.current_url(),
             suffixed: self.cookies.suffixed,
             redirect_count: self.cookies.redirect_count,
-            session_token,
+            session_token: session_token.map(str::to_string),
             dev_browser: self.dev_browser.clone(),
             origin: None,
         }
