@@ -102,6 +102,14 @@ pub struct Clerk {
     pub secret_key: Option<String>,
     /// Suffix of `__session_<suffix>` / `__client_uat_<suffix>` (from the publishable key).
     pub cookie_suffix: Option<String>,
+    /// The Frontend API host from the publishable key (tokens' `iss` without the scheme);
+    /// `Some` exactly when Clerk's browser rules apply (see `docs/clerk.md`).
+    pub frontend_api_host: Option<String>,
+    /// A development instance (`pk_test_`): the dev-browser token is required.
+    pub development: bool,
+    /// The site's public origin (`clerk.app_origin`): `redirect_url`s of the handshake and
+    /// of sign-in or onboarding pages on another origin are built on it.
+    pub app_origin: Option<String>,
     /// The Clerk handshake for browsers with an expired token; `None` without both keys.
     pub handshake: Option<Handshake>,
     /// Extra CA certificates for outgoing HTTPS to Clerk.

@@ -129,10 +129,14 @@ impl fmt::Display for Decision {
 
 /// Why a browser is sent through Clerk's handshake: Clerk's own vocabulary (the
 /// `__clerk_hs_reason` parameter and the log line's `reason`), not a doorman reason id.
+/// The strings are those of `@clerk/backend` 3.x (`AuthErrorReason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandshakeReason {
     /// `__client_uat` says signed in, but no session cookie came.
     NoSessionToken,
+    /// A session cookie came, but `__client_uat` is absent or `0` (signed out).
+    SessionTokenWithoutClientUat,
+    /// Expired; doorman never holds a refresh cookie, so Clerk's refresh is not eligible.
     SessionTokenExpired,
     SessionTokenNbf,
     SessionTokenIatInTheFuture,
@@ -140,19 +144,31 @@ pub enum HandshakeReason {
     SessionTokenIatBeforeClientUat,
     /// A webhook said the user's claims changed after this token was issued.
     SessionTokenStaleClaims,
+    /// Development instance without the dev-browser token.
+    DevBrowserMissing,
+    /// Development instance with the dev-browser token in the URL.
+    DevBrowserSync,
+    /// A navigation from another site: the session may have changed there.
+    PrimaryDomainCrossOriginSync,
 }
 
 impl HandshakeReason {
     pub const fn as_str(self) -> &'static str {
         match self {
             HandshakeReason::NoSessionToken => "client-uat-but-no-session-token",
-            HandshakeReason::SessionTokenExpired => "session-token-expired",
+            HandshakeReason::SessionTokenWithoutClientUat => "session-token-but-no-client-uat",
+            HandshakeReason::SessionTokenExpired => {
+                "session-token-expired-refresh-non-eligible-no-refresh-cookie"
+            }
             HandshakeReason::SessionTokenNbf => "session-token-nbf",
             HandshakeReason::SessionTokenIatInTheFuture => "session-token-iat-in-the-future",
             HandshakeReason::SessionTokenIatBeforeClientUat => {
                 "session-token-iat-before-client-uat"
             }
             HandshakeReason::SessionTokenStaleClaims => "session-token-stale-claims",
+            HandshakeReason::DevBrowserMissing => "dev-browser-missing",
+            HandshakeReason::DevBrowserSync => "dev-browser-sync",
+            HandshakeReason::PrimaryDomainCrossOriginSync => "primary-domain-cross-origin-sync",
         }
     }
 }

@@ -1,29 +1,27 @@
-//! Clerk's handshake: signed-in browsers whose session token expired get a fresh one
-//! instead of being sent to sign-in.
+//! Clerk's handshake and the rules that call for it: signed-in browsers whose session
+//! token needs a refresh get a fresh one instead of being sent to sign-in.
 //!
-//! A *document* request (GET/HEAD with `Sec-Fetch-Dest: document|iframe`, or no
-//! `Sec-Fetch-Dest` and `Accept` starting with `text/html`) whose `__client_uat` says the
-//! browser has a signed-in Clerk client, but whose cookie token is missing, expired, not yet
-//! valid, or older than `__client_uat`, is sent with a 307 to the Frontend API's
-//! `/v1/client/handshake`. Clerk sends the browser back with `__clerk_handshake_nonce`, which
-//! doorman exchanges with the Backend API ([`crate::authn::exchange`]) for `Set-Cookie` directives holding a
-//! fresh token; the request is then decided with that token. After 3 handshakes in a row
-//! (`__clerk_redirect_count`) doorman gives up and treats the user as signed out. APIs and
-//! header tokens never get a handshake. Without a secret key there is no handshake at all.
+//! [`cookies`] chooses Clerk's cookies (suffixed or not, `__client_uat`, dev browser);
+//! [`rules`] holds Clerk's other request rules (which requests may be redirected, the
+//! cross-origin referrer sync, which token errors a handshake can cure). The phase that
+//! applies them in Clerk's order is [`crate::authn::browser`]. This module builds the 307's
+//! `Location` (`/v1/client/handshake` on the Frontend API, with Clerk's parameters), the
+//! redirect counter cookie and the request's own URL, and reads the nonce a browser comes
+//! back with (exchanged by [`crate::authn::exchange`]). After 3 handshakes in a row
+//! (`__clerk_redirect_count`) the browser is treated as signed out. Pure functions only.
 
 pub mod cookies;
+pub mod rules;
 
 use http::HeaderMap;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::config::Handshake;
-use crate::decision::{Auth, HandshakeReason};
-use crate::reason::Reason;
-use crate::token::error::TokenError;
-pub use cookies::ClerkCookies;
+use crate::decision::HandshakeReason;
 
-/// The Backend API version the handshake redirect announces.
-pub const API_VERSION: &str = "2025-04-10";
+/// The Backend API version the handshake redirect announces (`SUPPORTED_BAPI_VERSION` of
+/// `@clerk/backend` 3.25).
+pub const API_VERSION: &str = "2026-05-12";
 /// Handshakes in a row before giving up.
 pub const MAX_HANDSHAKES: u32 = 3;
 
@@ -34,7 +32,9 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// The request-specific parts of a handshake redirect.
+/// The request-specific parts of a handshake redirect, and the request's public origin for
+/// any redirect that leaves the site (sign-in or onboarding on another origin).
+#[derive(Debug, Clone, Default)]
 pub struct HandshakeRendering {
     /// The absolute URL of the request (Clerk sends the browser back there).
     pub current_url: String,
@@ -42,50 +42,33 @@ pub struct HandshakeRendering {
     pub suffixed: bool,
     /// Handshakes in a row so far.
     pub redirect_count: u32,
+    /// The session token the request carried (cookie or header), sent as `__session`.
+    pub session_token: Option<String>,
+    /// A development instance's dev-browser token, sent as `__clerk_db_jwt`.
+    pub dev_browser: Option<String>,
+    /// The request's public origin, when doorman can know it (see
+    /// [`crate::request::request_origin`]).
+    pub origin: Option<String>,
 }
 
-/// Turns an authentication outcome into a handshake request when Clerk's rules say the
-/// browser is signed in but its token needs a refresh. `header_token` is true when the
-/// token came from `Authorization` (never refreshed by a handshake).
-pub fn assess(auth: Auth, cookies: &ClerkCookies<'_>, document: bool, header_token: bool) -> Auth {
-    if !document || header_token {
-        return auth;
-    }
-    let client_uat = cookies.client_uat.unwrap_or(0);
-    if client_uat <= 0 {
-        return auth;
-    }
-    let reason = match &auth {
-        Auth::Anonymous => HandshakeReason::NoSessionToken,
-        Auth::Invalid(TokenError::Expired) => HandshakeReason::SessionTokenExpired,
-        Auth::Invalid(TokenError::NotYetValid) => HandshakeReason::SessionTokenNbf,
-        Auth::Invalid(TokenError::IssuedInFuture) => HandshakeReason::SessionTokenIatInTheFuture,
-        Auth::Valid(identity) if identity.issued_at.is_some_and(|iat| iat < client_uat) => {
-            HandshakeReason::SessionTokenIatBeforeClientUat
-        }
-        _ => return auth,
-    };
-    if cookies.redirect_count >= MAX_HANDSHAKES {
-        return Auth::SignedOut {
-            reason: Reason::HandshakeLimit,
-        };
-    }
-    Auth::Refresh { reason }
-}
-
-/// The `Location` of a handshake redirect for the request at absolute URL `current`.
-pub fn location(
-    handshake: &Handshake,
-    current: &str,
-    reason: HandshakeReason,
-    suffixed: bool,
-) -> String {
-    format!(
-        "{}/v1/client/handshake?redirect_url={}&__clerk_api_version={API_VERSION}&suffixed_cookies={suffixed}&__clerk_hs_reason={}&format=nonce",
+/// The `Location` of a handshake redirect, with Clerk's parameters in Clerk's order.
+pub fn location(handshake: &Handshake, r: &HandshakeRendering, reason: HandshakeReason) -> String {
+    let mut to = format!(
+        "{}/v1/client/handshake?redirect_url={}&__clerk_api_version={API_VERSION}&suffixed_cookies={}&__clerk_hs_reason={}&format=nonce",
         handshake.frontend_api,
-        utf8_percent_encode(current, QUERY),
+        utf8_percent_encode(&r.current_url, QUERY),
+        r.suffixed,
         utf8_percent_encode(reason.as_str(), QUERY),
-    )
+    );
+    for (name, value) in [
+        ("__session", &r.session_token),
+        (cookies::DEV_BROWSER, &r.dev_browser),
+    ] {
+        if let Some(value) = value {
+            to.push_str(&format!("&{name}={}", utf8_percent_encode(value, QUERY)));
+        }
+    }
+    to
 }
 
 /// The `Set-Cookie` value that counts this handshake.
@@ -105,6 +88,7 @@ pub fn request_url(
     forwarded_proto: Option<&str>,
     path_and_query: &str,
 ) -> String {
+    let path_and_query = &rules::without_dev_browser(path_and_query);
     match &handshake.app_origin {
         Some(origin) => format!("{origin}{path_and_query}"),
         None => {

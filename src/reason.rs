@@ -79,6 +79,16 @@ reasons! {
     TokenStale = "token_stale", 401, Client;
     /// Clerk's handshake gave no usable token after the allowed number of tries.
     HandshakeLimit = "handshake_limit", 401, Client;
+    /// A handshake nonce the Backend API did not exchange, or whose payload held no session.
+    HandshakeFailed = "handshake_failed", 401, Client;
+    /// A session cookie while `__client_uat` says the browser is signed out (absent or `0`).
+    ClientSignedOut = "client_signed_out", 401, Client;
+    /// The cookie token was issued before `__client_uat`: the user signed in again since.
+    TokenOlderThanClient = "token_older_than_client", 401, Client;
+    /// A development instance's request without the dev-browser token (`__clerk_db_jwt`).
+    DevBrowserMissing = "dev_browser_missing", 401, Client;
+    /// A development instance's request with the dev-browser token in the URL.
+    DevBrowserSync = "dev_browser_sync", 401, Client;
     // The route's rules.
     OnboardingRequired = "onboarding_required", 403, Client;
     OnboardingComplete = "onboarding_complete", 403, Client;

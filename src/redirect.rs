@@ -1,6 +1,7 @@
 //! Every `Location` doorman emits, and the rule that keeps them on this site.
 //!
-//! The return path (`redirect_url`) is always a same-site relative path: it starts with
+//! The return path (`redirect_url`) is a same-site relative path, made absolute with the
+//! request's configured or proxy-given origin only for a target on another origin: it starts with
 //! exactly one `/`, never `//` or `/\`, and contains no control characters or whitespace
 //! even after percent-decoding (browsers strip tabs and newlines, turning `/%09/evil` into
 //! `//evil`). Values that fail the rule are dropped, never repaired. Pure functions only.
@@ -17,16 +18,29 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~')
     .remove(b'/');
 
-/// `target` with `param=<return_to>` appended (when a return path is given and safe).
-pub fn location(target: &RedirectTarget, param: &str, return_to: Option<&str>) -> String {
+/// `target` with `param=<return_to>` appended (when a return path is given and safe), for a
+/// request whose public origin is `origin` (when known): a target on
+/// another origin (Clerk's Account Portal, `https://accounts.<domain>/sign-in`) gets the
+/// absolute return URL `origin + path`, as Clerk's `redirectToSignIn` sends, so the user comes
+/// back here; a same-site target keeps the bare path. The path is checked either way.
+pub fn location_from(
+    target: &RedirectTarget,
+    param: &str,
+    return_to: Option<&str>,
+    origin: Option<&str>,
+) -> String {
     let Some(back) = return_to.filter(|r| is_safe_return_path(r)) else {
         return target.url.clone();
     };
     let sep = if target.url.contains('?') { '&' } else { '?' };
+    let back = match origin.filter(|_| target.local_path.is_none()) {
+        Some(origin) => format!("{origin}{back}"),
+        None => back.to_string(),
+    };
     format!(
         "{}{sep}{param}={}",
         target.url,
-        utf8_percent_encode(back, QUERY_VALUE)
+        utf8_percent_encode(&back, QUERY_VALUE)
     )
 }
 
@@ -111,20 +125,48 @@ mod tests {
     #[test]
     fn location_encodes_the_return_path_as_one_parameter() {
         assert_eq!(
-            location(
+            location_from(
                 &target("/sign-in"),
                 "redirect_url",
-                Some("/projects/42?tab=a&b=c")
+                Some("/projects/42?tab=a&b=c"),
+                None,
             ),
             "/sign-in?redirect_url=/projects/42%3Ftab%3Da%26b%3Dc"
         );
         assert_eq!(
-            location(&target("/sign-in?x=1"), "redirect_url", Some("/")),
+            location_from(&target("/sign-in?x=1"), "redirect_url", Some("/"), None),
             "/sign-in?x=1&redirect_url=/"
         );
         assert_eq!(
-            location(&target("/sign-in"), "redirect_url", Some("//evil")),
+            location_from(&target("/sign-in"), "redirect_url", Some("//evil"), None),
             "/sign-in"
+        );
+    }
+
+    #[test]
+    fn a_target_on_another_origin_gets_the_absolute_return_url() {
+        let portal = RedirectTarget {
+            url: "https://accounts.example.com/sign-in".into(),
+            local_path: None,
+        };
+        let origin = Some("https://app.example.com");
+        assert_eq!(
+            location_from(&portal, "redirect_url", Some("/p?a=1"), origin),
+            "https://accounts.example.com/sign-in?redirect_url=https%3A//app.example.com/p%3Fa%3D1"
+        );
+        // Without a known origin: the bare path, as before (`doorman check` warns).
+        assert_eq!(
+            location_from(&portal, "redirect_url", Some("/p"), None),
+            "https://accounts.example.com/sign-in?redirect_url=/p"
+        );
+        // Same-site targets keep the path; unsafe paths are still dropped.
+        assert_eq!(
+            location_from(&target("/sign-in"), "redirect_url", Some("/p"), origin),
+            "/sign-in?redirect_url=/p"
+        );
+        assert_eq!(
+            location_from(&portal, "redirect_url", Some("//evil"), origin),
+            "https://accounts.example.com/sign-in"
         );
     }
 

@@ -198,6 +198,40 @@ pub fn is_trusted_peer(peer: std::net::IpAddr, trusted: &[ipnet::IpNet]) -> bool
     trusted.iter().any(|net| net.contains(&peer))
 }
 
+/// The request's public origin (`https://app.example.com`), for return URLs that leave the
+/// site: `app_origin` when configured; else, from a trusted proxy only, its
+/// `X-Forwarded-Host` (or the `Host`) with its `X-Forwarded-Proto` (default `https`).
+/// `None` when neither says: a client's own `Host` is not proof of the site's name.
+pub fn request_origin(
+    headers: &HeaderMap,
+    peer: std::net::IpAddr,
+    trusted: &[ipnet::IpNet],
+    app_origin: Option<&str>,
+) -> Option<String> {
+    if let Some(origin) = app_origin {
+        return Some(origin.to_string());
+    }
+    if !is_trusted_peer(peer, trusted) {
+        return None;
+    }
+    let first = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let host = first(header::HeaderName::from_static("x-forwarded-host"))
+        .or_else(|| first(header::HOST))
+        .filter(|h| is_plain_host(h.as_bytes()))?;
+    let scheme = match first(header::HeaderName::from_static("x-forwarded-proto")) {
+        Some(p) if p.eq_ignore_ascii_case("http") => "http",
+        _ => "https",
+    };
+    Some(format!("{scheme}://{host}"))
+}
+
 /// True when `text/html` has the highest quality in `accept` and beats any wildcard.
 pub fn accept_prefers_html(accept: &str) -> bool {
     let mut html_q: Option<f32> = None;

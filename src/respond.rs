@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::decision::Decision;
 use crate::handshake::HandshakeRendering;
 use crate::reason::Reason;
-use crate::redirect::location;
+use crate::redirect::location_from;
 use crate::webhook::svix::SvixError;
 
 /// The error type of every response body doorman sends.
@@ -56,13 +56,15 @@ impl<'a> Rendering<'a> {
 pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Response<Body> {
     let redirects = &config.redirects;
     let param = redirects.return_to_param.as_str();
+    let origin = r.handshake.as_ref().and_then(|h| h.origin.as_deref());
+    let location = |target, back| location_from(target, param, back, origin);
     match decision {
         Decision::RedirectSignIn { .. } => {
-            redirect(r.method, &location(&redirects.sign_in, param, r.return_to))
+            redirect(r.method, &location(&redirects.sign_in, r.return_to))
         }
         Decision::Handshake { reason } => match (&config.clerk.handshake, &r.handshake) {
             (Some(handshake), Some(h)) => {
-                let to = crate::handshake::location(handshake, &h.current_url, *reason, h.suffixed);
+                let to = crate::handshake::location(handshake, h, *reason);
                 let mut resp = redirect_with(StatusCode::TEMPORARY_REDIRECT, &to);
                 if let Ok(v) =
                     HeaderValue::from_str(&crate::handshake::counter_cookie(h.redirect_count))
@@ -72,12 +74,11 @@ pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Respo
                 resp
             }
             // Not configured: the documented fallback is the sign-in page.
-            _ => redirect(r.method, &location(&redirects.sign_in, param, r.return_to)),
+            _ => redirect(r.method, &location(&redirects.sign_in, r.return_to)),
         },
-        Decision::RedirectOnboarding => redirect(
-            r.method,
-            &location(&redirects.onboarding, param, r.return_to),
-        ),
+        Decision::RedirectOnboarding => {
+            redirect(r.method, &location(&redirects.onboarding, r.return_to))
+        }
         Decision::RedirectAfterOnboarding { to } => redirect(r.method, to),
         Decision::Unauthorized { reason } => {
             let mut resp = refusal(*reason, r.page);

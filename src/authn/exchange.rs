@@ -131,20 +131,20 @@ pub fn parse_directives(body: &[u8]) -> Result<Vec<String>, ExchangeError> {
     Ok(payload.directives)
 }
 
-/// The session token set by the directives: the value of the cookie named `preferred`, else
-/// of any cookie whose name starts with `base` (Clerk's rule).
-pub fn session_token<'a>(directives: &'a [String], base: &str, preferred: &str) -> Option<&'a str> {
-    let pairs = || {
-        directives.iter().filter_map(|d| {
+/// The session token set by the directives, by Clerk's rule: the value of the last cookie
+/// whose name starts with `base` (`__session`, suffixed or not); `None` when that value is
+/// empty or no such cookie is set.
+pub fn session_token<'a>(directives: &'a [String], base: &str) -> Option<&'a str> {
+    directives
+        .iter()
+        .filter_map(|d| {
             let first = d.split(';').next()?;
             let (name, value) = first.split_once('=')?;
             Some((name.trim(), value.trim()))
         })
-    };
-    pairs()
-        .find(|(n, v)| *n == preferred && !v.is_empty())
-        .or_else(|| pairs().find(|(n, v)| n.starts_with(base) && !v.is_empty()))
+        .rfind(|(n, _)| n.starts_with(base))
         .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]
@@ -155,15 +155,12 @@ mod tests {
     fn directives_are_parsed_and_the_session_token_found() {
         let d = parse_directives(br#"{"directives":["__client_uat=170; Path=/; Max-Age=315360000","__session_abcd1234=eyJ.a.b; Path=/; SameSite=Lax","__session=eyJ.c.d; Path=/"]}"#).unwrap();
         assert_eq!(d.len(), 3);
-        assert_eq!(
-            session_token(&d, "__session", "__session_abcd1234"),
-            Some("eyJ.a.b")
-        );
-        assert_eq!(
-            session_token(&d, "__session", "__session_zzz"),
-            Some("eyJ.a.b")
-        );
-        assert_eq!(session_token(&d[..1], "__session", "__session"), None);
+        // The last `__session…` cookie wins, as in Clerk's `resolveHandshake`.
+        assert_eq!(session_token(&d, "__session"), Some("eyJ.c.d"));
+        assert_eq!(session_token(&d[..2], "__session"), Some("eyJ.a.b"));
+        assert_eq!(session_token(&d[..1], "__session"), None);
+        let cleared = ["__session=; Path=/; Max-Age=0".to_string()];
+        assert_eq!(session_token(&cleared, "__session"), None);
     }
 
     #[test]

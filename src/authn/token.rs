@@ -106,12 +106,42 @@ pub async fn authenticate(
         },
     };
     // A plain bearer token was looked up above already.
-    let cached = match (cache, plain) {
-        (Some(cache), None) => keys
-            .current_keys()
-            .and_then(|current| cache.get(token, clock.now_unix(), &current)),
-        _ => None,
-    };
+    check(
+        token,
+        config,
+        keys,
+        cache.filter(|_| plain.is_none()),
+        cache,
+        clock,
+    )
+    .await
+}
+
+/// Authenticates one token already taken from the request (e.g. the cookie Clerk's rules
+/// chose), answering from `cache` when it holds the token.
+pub async fn authenticate_token(
+    token: &str,
+    config: &Config,
+    keys: &KeyStore,
+    cache: Option<&TokenCache>,
+    clock: &dyn Clock,
+) -> Authenticated {
+    check(token, config, keys, cache, cache, clock).await
+}
+
+/// Looks `token` up in `lookup`, else verifies it and fills `fill`.
+async fn check(
+    token: &str,
+    config: &Config,
+    keys: &KeyStore,
+    lookup: Option<&TokenCache>,
+    fill: Option<&TokenCache>,
+    clock: &dyn Clock,
+) -> Authenticated {
+    let cached = lookup.and_then(|cache| {
+        keys.current_keys()
+            .and_then(|current| cache.get(token, clock.now_unix(), &current))
+    });
     if let Some(session) = cached {
         return Authenticated::valid(session, true);
     }
@@ -120,7 +150,7 @@ pub async fn authenticate(
     match verify(token, config, keys, clock).await {
         Ok((claims, key_set, now)) => {
             let session = Arc::new(session_for(&claims, config));
-            if let Some(cache) = cache {
+            if let Some(cache) = fill {
                 cache.insert(token, session.clone(), Validity::of(&claims), &key_set, now);
             }
             let mut done = Authenticated::valid(session, false);

@@ -195,6 +195,10 @@ pub struct RawClerk {
     /// The site's public origin (`https://example.com`) used in handshake `redirect_url`s.
     /// Default: from `Host` and a trusted `X-Forwarded-Proto`.
     pub app_origin: Option<String>,
+    /// Refused: satellite domains are not supported (see `docs/clerk.md`).
+    pub is_satellite: Option<bool>,
+    /// Refused with `is_satellite`: a satellite's primary domain.
+    pub domain: Option<String>,
     /// Time allowed for one nonce exchange with the Backend API. Default `5s`.
     pub handshake_timeout: Option<String>,
     /// Extra PEM CA certificates trusted for `jwks_url` and the Backend API (besides the

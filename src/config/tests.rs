@@ -2,6 +2,7 @@
 
 use super::{Access, Config, ConfigError, KeySource, Onboarding, Respond, Scheme};
 
+mod clerk_browser;
 mod defaults;
 mod routes;
 mod slow_clients;

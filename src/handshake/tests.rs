@@ -1,14 +1,12 @@
-//! The handshake rules as tables.
+//! The handshake redirect's parts as tables (Clerk's rules are tested in `rules` and
+//! `cookies`).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderValue};
 
 use super::*;
 use crate::decision::HandshakeReason;
-use crate::request::is_document_request;
-use crate::token::claims::Identity;
 
 fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
     let mut h = HeaderMap::new();
@@ -16,205 +14,6 @@ fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         h.append(*k, HeaderValue::from_static(v));
     }
     h
-}
-
-type DocumentCase = (Method, &'static [(&'static str, &'static str)], bool);
-/// name, auth, __client_uat, redirect count, document?, header token?, expected outcome.
-type AssessRow = (
-    &'static str,
-    Auth,
-    Option<i64>,
-    u32,
-    bool,
-    bool,
-    &'static str,
-);
-
-#[test]
-fn document_requests_follow_clerks_rule() {
-    let cases: &[DocumentCase] = &[
-        (Method::GET, &[("sec-fetch-dest", "document")], true),
-        (Method::GET, &[("sec-fetch-dest", "iframe")], true),
-        (Method::HEAD, &[("sec-fetch-dest", "document")], true),
-        (
-            Method::GET,
-            &[("accept", "text/html,application/xhtml+xml")],
-            true,
-        ),
-        (
-            Method::GET,
-            &[("sec-fetch-dest", "empty"), ("accept", "text/html")],
-            false,
-        ),
-        (Method::GET, &[("accept", "application/json")], false),
-        (Method::GET, &[("accept", "*/*, text/html")], false),
-        (Method::GET, &[], false),
-        (Method::POST, &[("sec-fetch-dest", "document")], false),
-    ];
-    for (method, pairs, want) in cases {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs.iter() {
-            h.append(*k, HeaderValue::from_str(v).unwrap());
-        }
-        assert_eq!(is_document_request(method, &h), *want, "{method} {pairs:?}");
-    }
-}
-
-fn identity(iat: i64) -> Auth {
-    Auth::Valid(Arc::new(Identity {
-        user_id: "user_1".into(),
-        session_id: "sess_1".into(),
-        onboarding_complete: true,
-        expires_at: iat + 60,
-        issued_at: Some(iat),
-        ..Identity::default()
-    }))
-}
-
-fn cookies(client_uat: Option<i64>, redirect_count: u32) -> ClerkCookies<'static> {
-    ClerkCookies {
-        session_name: "__session".into(),
-        suffixed: false,
-        client_uat,
-        redirect_count,
-    }
-}
-
-fn outcome(a: &Auth) -> String {
-    match a {
-        Auth::Anonymous => "anonymous".into(),
-        Auth::Valid(_) => "valid".into(),
-        Auth::Invalid(e) => format!("invalid:{}", e.as_str()),
-        Auth::Refresh { reason } => format!("refresh:{reason}"),
-        Auth::SignedOut { reason } => format!("signed_out:{reason}"),
-    }
-}
-
-#[test]
-fn assess_table() {
-    let rows: Vec<AssessRow> = vec![
-        (
-            "expired_with_client",
-            Auth::Invalid(TokenError::Expired),
-            Some(100),
-            0,
-            true,
-            false,
-            "refresh:session-token-expired",
-        ),
-        (
-            "nbf_with_client",
-            Auth::Invalid(TokenError::NotYetValid),
-            Some(100),
-            0,
-            true,
-            false,
-            "refresh:session-token-nbf",
-        ),
-        (
-            "iat_future_with_client",
-            Auth::Invalid(TokenError::IssuedInFuture),
-            Some(100),
-            0,
-            true,
-            false,
-            "refresh:session-token-iat-in-the-future",
-        ),
-        (
-            "missing_with_client",
-            Auth::Anonymous,
-            Some(100),
-            0,
-            true,
-            false,
-            "refresh:client-uat-but-no-session-token",
-        ),
-        (
-            "stale_valid_token",
-            identity(90),
-            Some(100),
-            0,
-            true,
-            false,
-            "refresh:session-token-iat-before-client-uat",
-        ),
-        (
-            "fresh_valid_token",
-            identity(100),
-            Some(100),
-            0,
-            true,
-            false,
-            "valid",
-        ),
-        (
-            "signed_out_client",
-            Auth::Invalid(TokenError::Expired),
-            Some(0),
-            0,
-            true,
-            false,
-            "invalid:expired",
-        ),
-        (
-            "no_client_uat",
-            Auth::Anonymous,
-            None,
-            0,
-            true,
-            false,
-            "anonymous",
-        ),
-        (
-            "not_a_document",
-            Auth::Invalid(TokenError::Expired),
-            Some(100),
-            0,
-            false,
-            false,
-            "invalid:expired",
-        ),
-        (
-            "header_token",
-            Auth::Invalid(TokenError::Expired),
-            Some(100),
-            0,
-            true,
-            true,
-            "invalid:expired",
-        ),
-        (
-            "bad_signature_never_refreshes",
-            Auth::Invalid(TokenError::BadSignature),
-            Some(100),
-            0,
-            true,
-            false,
-            "invalid:bad_signature",
-        ),
-        (
-            "loop_limit",
-            Auth::Invalid(TokenError::Expired),
-            Some(100),
-            3,
-            true,
-            false,
-            "signed_out:handshake_limit",
-        ),
-        (
-            "below_limit",
-            Auth::Invalid(TokenError::Expired),
-            Some(100),
-            2,
-            true,
-            false,
-            "refresh:session-token-expired",
-        ),
-    ];
-    for (name, auth, uat, count, document, header, want) in rows {
-        let got = outcome(&assess(auth, &cookies(uat, count), document, header));
-        assert_eq!(got, want, "{name}");
-    }
 }
 
 fn config() -> Handshake {
@@ -229,16 +28,22 @@ fn config() -> Handshake {
 
 #[test]
 fn handshake_location_carries_clerks_parameters() {
-    let loc = location(
-        &config(),
-        "https://shop.example/dashboard?tab=1",
-        HandshakeReason::SessionTokenExpired,
-        true,
-    );
+    let mut r = HandshakeRendering {
+        current_url: "https://shop.example/dashboard?tab=1".into(),
+        suffixed: true,
+        redirect_count: 0,
+        session_token: None,
+        dev_browser: None,
+        origin: None,
+    };
     assert_eq!(
-        loc,
-        "https://clerk.example.com/v1/client/handshake?redirect_url=https%3A%2F%2Fshop.example%2Fdashboard%3Ftab%3D1&__clerk_api_version=2025-04-10&suffixed_cookies=true&__clerk_hs_reason=session-token-expired&format=nonce"
+        location(&config(), &r, HandshakeReason::SessionTokenExpired),
+        "https://clerk.example.com/v1/client/handshake?redirect_url=https%3A%2F%2Fshop.example%2Fdashboard%3Ftab%3D1&__clerk_api_version=2026-05-12&suffixed_cookies=true&__clerk_hs_reason=session-token-expired-refresh-non-eligible-no-refresh-cookie&format=nonce"
     );
+    r.session_token = Some("a.b.c".into());
+    r.dev_browser = Some("dvb 1".into());
+    assert!(location(&config(), &r, HandshakeReason::DevBrowserSync)
+        .ends_with("&__clerk_hs_reason=dev-browser-sync&format=nonce&__session=a.b.c&__clerk_db_jwt=dvb%201"));
 }
 
 #[test]

@@ -11,7 +11,7 @@ use crate::support::{
 
 fn publishable_key() -> String {
     format!(
-        "pk_test_{}",
+        "pk_live_{}",
         base64::engine::general_purpose::STANDARD.encode("clerk.test.example$")
     )
 }
@@ -87,9 +87,9 @@ async fn expired_cookie_round_trip_handshake_then_forward_with_the_fresh_identit
         "{loc}"
     );
     for param in [
-        "__clerk_api_version=2025-04-10",
+        "__clerk_api_version=2026-05-12",
         "suffixed_cookies=false",
-        "__clerk_hs_reason=session-token-expired",
+        "__clerk_hs_reason=session-token-expired-refresh-non-eligible-no-refresh-cookie",
         "format=nonce",
     ] {
         assert!(loc.contains(param), "{param} missing in {loc}");
@@ -160,7 +160,7 @@ async fn after_three_handshakes_in_a_row_the_browser_is_signed_out() {
 }
 
 #[tokio::test]
-async fn api_requests_never_get_a_handshake() {
+async fn fetch_requests_never_get_a_handshake_but_header_tokens_on_navigations_do() {
     let clerk = FakeClerk::start().await;
     let h = harness(&clerk, true).await;
     let mut req = h.client.request("GET", "/api/projects/1");
@@ -177,21 +177,24 @@ async fn api_requests_never_get_a_handshake() {
         (reply.status.as_u16(), reply.reason()),
         (401, "token_expired".to_string())
     );
-    // A header token on a document request: no handshake either.
-    let req = document(&h, "/dashboard", &format!("__client_uat={}", NOW - 100)).bearer(&expired());
-    assert_eq!(h.client.send(req).await.status, 302);
     assert!(clerk.handshakes().is_empty());
+    // An expired header token on a GET navigation: Clerk sends it through the handshake
+    // too, with the token as `__session`.
+    let expired = expired();
+    let req = document(&h, "/dashboard", &format!("__client_uat={}", NOW - 100)).bearer(&expired);
+    let reply = h.client.send(req).await;
+    assert_eq!(reply.status, 307);
+    assert!(reply
+        .header("location")
+        .unwrap()
+        .ends_with(&format!("&__session={expired}")));
 }
 
 #[tokio::test]
 async fn signed_out_clients_and_missing_secret_key_go_to_sign_in() {
     let clerk = FakeClerk::start().await;
     let h = harness(&clerk, true).await;
-    for cookie in [
-        "__client_uat=0".to_string(),
-        String::new(),
-        format!("__session={}; __client_uat=0", expired()),
-    ] {
+    for cookie in ["__client_uat=0".to_string(), String::new()] {
         let cookie = if cookie.is_empty() {
             "theme=dark".to_string()
         } else {
@@ -204,6 +207,20 @@ async fn signed_out_clients_and_missing_secret_key_go_to_sign_in() {
             Some("/sign-in?redirect_url=/dashboard")
         );
     }
+    // A token with `__client_uat=0` (signed out in another tab): Clerk's handshake decides.
+    let reply = h
+        .client
+        .send(document(
+            &h,
+            "/dashboard",
+            &format!("__session={}; __client_uat=0", token(&claims())),
+        ))
+        .await;
+    assert_eq!(reply.status, 307);
+    assert!(reply
+        .header("location")
+        .unwrap()
+        .contains("__clerk_hs_reason=session-token-but-no-client-uat"));
     // Without a secret key, no handshake: the documented sign-in redirect.
     let h = harness(&clerk, false).await;
     let reply = h
@@ -280,12 +297,14 @@ async fn suffixed_cookies_are_read_and_announced() {
 }
 
 #[tokio::test]
-async fn a_failed_nonce_exchange_falls_back_to_the_cookies() {
+async fn a_nonce_the_backend_api_does_not_know_signs_the_browser_out() {
+    // Regression: doorman fell back to the cookies (and looped through another handshake);
+    // Clerk ends signed out.
     let clerk = FakeClerk::start().await;
     let h = harness(&clerk, true).await;
     let cookie = format!(
         "__session={}; __client_uat={}; __clerk_redirect_count=1",
-        expired(),
+        token(&claims()),
         NOW - 100
     );
     let reply = h
@@ -297,9 +316,10 @@ async fn a_failed_nonce_exchange_falls_back_to_the_cookies() {
         ))
         .await;
     assert_eq!(clerk.exchanges(), 1);
-    assert_eq!(reply.status, 307, "a new handshake, counted");
+    assert_eq!(reply.status, 302, "{}", reply.text());
     assert!(reply
-        .header("set-cookie")
+        .header("location")
         .unwrap()
-        .starts_with("__clerk_redirect_count=2;"));
+        .starts_with("/sign-in?redirect_url="));
+    assert_eq!(h.echo.count(), 0);
 }

@@ -6,6 +6,7 @@ mod support;
 
 mod admin;
 mod cache;
+mod clerk_oracle;
 mod cli;
 mod decision_order;
 mod defaults;
@@ -14,6 +15,7 @@ mod docs;
 mod edge;
 mod forwarding;
 mod handshake;
+mod hosted_sign_in;
 mod hostile;
 mod identity;
 mod keys;

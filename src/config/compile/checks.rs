@@ -143,6 +143,7 @@ pub(super) fn warn_about(config: &Config, p: &mut Problems) {
     protected_redirect_targets(config, p);
     unknown_permissions(config, p);
     plain_http_jwks(config, p);
+    super::clerk::unknown_return_origin(config, p);
 }
 
 /// A `jwks_url` over plain HTTP to a host other than loopback: anyone on the path can

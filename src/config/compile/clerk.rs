@@ -93,7 +93,9 @@ pub(super) fn compile_clerk(raw: Option<&RawClerk>, p: &mut Problems) -> Clerk {
         p.err("clerk.jwks_refresh", "must be at least 1s");
     }
     let publishable = publishable(raw, p);
-    let handshake = handshake(raw, publishable.as_ref(), p);
+    satellite(raw, p);
+    let app_origin = app_origin(raw, p);
+    let handshake = handshake(raw, publishable.as_ref(), app_origin.clone(), p);
     if raw.publishable_key.is_some() != raw.secret_key.is_some() && raw.publishable_key.is_some() {
         p.warn(
             "clerk.secret_key",
@@ -130,6 +132,9 @@ pub(super) fn compile_clerk(raw: Option<&RawClerk>, p: &mut Problems) -> Clerk {
         session_cookie,
         secret_key: secret_key(raw, p),
         cookie_suffix: publishable.as_ref().map(|pk| pk.cookie_suffix.clone()),
+        frontend_api_host: publishable.as_ref().map(|pk| pk.frontend_api_host.clone()),
+        development: publishable.as_ref().is_some_and(|pk| !pk.live),
+        app_origin,
         api_url: match &handshake {
             Some(h) => h.api_url.clone(),
             None => base_url(
@@ -173,6 +178,17 @@ pub(super) fn base_url(p: &mut Problems, at: &str, value: &str) -> String {
     trimmed.to_string()
 }
 
+/// Clerk's satellite domains (`is_satellite`, `domain`, Clerk's own option names) are not
+/// supported: refused with what to do instead, never silently treated as a primary domain.
+fn satellite(raw: &RawClerk, p: &mut Problems) {
+    if raw.is_satellite == Some(true) || raw.domain.is_some() {
+        p.err(
+            "clerk.is_satellite",
+            "satellite domains are not supported by doorman (it decides as Clerk's primary domain would, and a satellite's handshake and sync flows differ); run doorman on the primary domain, or keep Clerk's SDK in front of the satellite application; remove is_satellite and domain",
+        );
+    }
+}
+
 /// The publishable key, if set and valid.
 pub(super) fn publishable(
     raw: &RawClerk,
@@ -188,10 +204,25 @@ pub(super) fn publishable(
     }
 }
 
+/// `clerk.app_origin`, checked: an http(s) origin without a path.
+pub(super) fn app_origin(raw: &RawClerk, p: &mut Problems) -> Option<String> {
+    raw.app_origin.as_ref().map(|o| {
+        let origin = base_url(p, "clerk.app_origin", o);
+        if origin.matches('/').count() > 2 {
+            p.err(
+                "clerk.app_origin",
+                format!("{o:?} has a path; an origin is scheme://host[:port]"),
+            );
+        }
+        origin
+    })
+}
+
 /// The handshake settings: on when both the publishable and the secret key are set.
 pub(super) fn handshake(
     raw: &RawClerk,
     pk: Option<&crate::config::publishable::PublishableKey>,
+    app_origin: Option<String>,
     p: &mut Problems,
 ) -> Option<Handshake> {
     let pk = pk?;
@@ -205,16 +236,6 @@ pub(super) fn handshake(
         "clerk.api_url",
         raw.api_url.as_deref().unwrap_or("https://api.clerk.com"),
     );
-    let app_origin = raw.app_origin.as_ref().map(|o| {
-        let origin = base_url(p, "clerk.app_origin", o);
-        if origin.matches('/').count() > 2 {
-            p.err(
-                "clerk.app_origin",
-                format!("{o:?} has a path; an origin is scheme://host[:port]"),
-            );
-        }
-        origin
-    });
     Some(Handshake {
         frontend_api,
         api_url,
@@ -277,6 +298,27 @@ pub(super) fn key_source(raw: &RawClerk, p: &mut Problems) -> KeySource {
                 ),
             );
             sources.remove(0).1
+        }
+    }
+}
+
+/// A sign-in or onboarding page on another origin needs this site's origin in its
+/// `redirect_url`, or users land on that other origin after signing in: warn when neither
+/// `app_origin` nor a trusted proxy (with `X-Forwarded-Host`) can give it.
+pub(super) fn unknown_return_origin(config: &Config, p: &mut Problems) {
+    if config.clerk.app_origin.is_some() || !config.server.trusted_proxies.is_empty() {
+        return;
+    }
+    let r = &config.redirects;
+    for (at, target) in [
+        ("redirects.sign_in_url", &r.sign_in),
+        ("redirects.onboarding_url", &r.onboarding),
+    ] {
+        if target.local_path.is_none() {
+            p.warn(
+                at,
+                format!("{:?} is on another origin, but doorman cannot know this site's origin, so the return URL is a bare path and users land on that other origin after signing in; set clerk.app_origin = \"https://<your site>\" (or list your proxy in server.trusted_proxies so its X-Forwarded-Host is used)", target.url),
+            );
         }
     }
 }

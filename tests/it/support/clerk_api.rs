@@ -72,6 +72,15 @@ impl FakeClerk {
         self.state.lock().unwrap().next = directives;
     }
 
+    /// Makes `nonce` exchangeable (once) for `directives`.
+    pub fn add_nonce(&self, nonce: &str, directives: Vec<String>) {
+        self.state
+            .lock()
+            .unwrap()
+            .nonces
+            .insert(nonce.to_string(), directives);
+    }
+
     pub fn handshakes(&self) -> Vec<String> {
         self.state.lock().unwrap().handshakes.clone()
     }

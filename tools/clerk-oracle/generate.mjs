@@ -1,0 +1,135 @@
+// Runs Clerk's own `authenticateRequest` (@clerk/backend, pinned in package.json) offline over
+// the scenarios of scenarios.mjs and writes what Clerk decided to
+// ../../tests/vectors/clerk-oracle.json, which `cargo test` replays against doorman
+// (tests/it/clerk_oracle.rs).
+//
+// Offline: tokens are signed here with a fresh RSA key and verified by Clerk with `jwtKey`
+// (no JWKS fetch); the Backend API that answers handshake nonces is a loopback server started
+// here; the clock is fixed at NOW. Regenerate with:
+//
+//   cd tools/clerk-oracle && npm ci && npm run generate
+
+import { generateKeyPairSync, createSign } from 'node:crypto';
+import { createServer } from 'node:http';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+import { NOW, INSTANCES, scenarios } from './scenarios.mjs';
+
+// A fixed clock for everything Clerk does (token checks, the dev suffixed-cookie rule).
+const RealDate = Date;
+globalThis.Date = class extends RealDate {
+  constructor(...args) {
+    if (args.length === 0) super(NOW * 1000);
+    else super(...args);
+  }
+  static now() {
+    return NOW * 1000;
+  }
+};
+
+const { createClerkClient } = await import('@clerk/backend');
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, '..', '..', 'tests', 'vectors', 'clerk-oracle.json');
+
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const publicPem = publicKey.export({ type: 'spki', format: 'pem' });
+
+const b64url = s => Buffer.from(s).toString('base64url');
+
+/** Signs `claims` (RS256) with the oracle key; `header` fields override the defaults. */
+function sign(claims, header = {}) {
+  const h = { alg: 'RS256', kid: 'ins_oracle', typ: 'JWT', ...header };
+  const input = `${b64url(JSON.stringify(h))}.${b64url(JSON.stringify(claims))}`;
+  const signature = createSign('RSA-SHA256').update(input).sign(privateKey).toString('base64url');
+  return `${input}.${signature}`;
+}
+
+/** A token spec from scenarios.mjs (claims + header, or raw text) to a token string. */
+function mint(spec) {
+  if (spec === undefined || spec === null) return undefined;
+  if (typeof spec === 'string') return spec;
+  const token = sign(spec.claims, spec.header);
+  if (spec.tamper) return token.slice(0, -6) + (token.endsWith('AAAAAA') ? 'BBBBBB' : 'AAAAAA');
+  return token;
+}
+
+// The Backend API: answers handshake payloads for the nonces of the current scenario.
+let nonces = {};
+const bapi = createServer((req, res) => {
+  const url = new URL(req.url, 'http://localhost');
+  const directives = url.pathname === '/v1/clients/handshake_payload' && nonces[url.searchParams.get('nonce')];
+  if (!directives) {
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ errors: [{ code: 'resource_not_found', message: 'not found' }] }));
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ object: 'handshake_payload', directives }));
+});
+await new Promise(r => bapi.listen(0, '127.0.0.1', r));
+const apiUrl = `http://127.0.0.1:${bapi.address().port}`;
+
+// Clerk logs loudly on purpose for some flows (loops, failed nonces); keep the output short.
+console.error = () => {};
+console.log = () => {};
+console.warn = () => {};
+
+const vectors = [];
+for (const s of scenarios) {
+  const instance = INSTANCES[s.instance];
+  const tokens = Object.fromEntries(Object.entries(s.tokens ?? {}).map(([k, v]) => [k, mint(v)]));
+  const fill = text => text.replace(/\{(\w+)\}/g, (_, name) => tokens[name] ?? '');
+  const headers = Object.fromEntries(Object.entries(s.headers ?? {}).map(([k, v]) => [k, fill(v)]));
+  const url = `${instance.app}${fill(s.path ?? '/')}`;
+  nonces = Object.fromEntries(
+    Object.entries(s.nonces ?? {}).map(([n, ds]) => [n, ds.map(fill)]),
+  );
+  const clerk = createClerkClient({
+    secretKey: instance.secretKey,
+    publishableKey: instance.publishableKey,
+    jwtKey: publicPem,
+    apiUrl,
+  });
+  const request = new Request(url, { method: s.method ?? 'GET', headers });
+  const state = await clerk.authenticateRequest(request, { authorizedParties: [instance.app] });
+  const expect = { status: state.status, reason: state.reason ?? null };
+  if (state.status === 'signed-in') {
+    const auth = state.toAuth();
+    expect.user_id = auth.userId ?? null;
+    if (!auth.userId) expect.status = 'signed-out';
+  }
+  const location = state.headers?.get('location');
+  if (location) expect.location = location;
+  vectors.push({
+    name: s.name,
+    instance: s.instance,
+    method: s.method ?? 'GET',
+    path: fill(s.path ?? '/'),
+    headers,
+    nonces,
+    expect,
+  });
+}
+bapi.close();
+
+const pkg = JSON.parse(readFileSync(join(here, 'node_modules', '@clerk', 'backend', 'package.json'), 'utf8'));
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      about:
+        "Clerk's authenticateRequest outcomes, generated by tools/clerk-oracle (npm run generate); replayed by tests/it/clerk_oracle.rs",
+      clerk_backend: pkg.version,
+      now: NOW,
+      instances: INSTANCES,
+      public_key_pem: publicPem,
+      vectors,
+    },
+    null,
+    1,
+  ) + '\n',
+);
+process.stdout.write(`wrote ${vectors.length} vectors to ${out}\n`);
