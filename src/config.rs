@@ -8,6 +8,7 @@
 pub mod compile;
 pub mod error;
 pub mod interp;
+pub mod paths;
 pub mod publishable;
 pub mod raw;
 mod webhook_secret;
@@ -22,6 +23,7 @@ use ipnet::IpNet;
 
 pub use crate::policy::{Access, Onboarding, Policy};
 pub use error::{ConfigError, Problem};
+pub use paths::absolute;
 pub use webhook_secret::WebhookSecret;
 
 use crate::route::{MethodSet, Pattern, RouteTable};
@@ -323,12 +325,20 @@ impl Config {
 
     /// Reads and compiles the file at `path`, reading `${VAR}` from the process environment.
     pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
-        let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: shown.clone(),
+            path: absolute(path).display().to_string(),
             source,
         })?;
-        Config::parse(&text, &shown, &|name| std::env::var(name).ok())
+        Config::from_file_text(&text, path)
+    }
+
+    /// Compiles `text` read from the file at `path`: messages name the file, and relative
+    /// file paths in it resolve against its directory ([`paths`]).
+    pub fn from_file_text(text: &str, path: &std::path::Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let mut config = Config::parse(text, &shown, &|name| std::env::var(name).ok())?;
+        paths::resolve_relative(&mut config, &paths::base_dir(path));
+        Ok(config)
     }
 
     /// Compiles config text; `source` names it in messages, `env` answers `${VAR}`.

@@ -195,7 +195,7 @@ impl Target {
     fn new(u: &Upstream, metrics: Arc<Metrics>) -> Result<Target, String> {
         // HTTP/1.1 only: the pool speaks HTTP/1.1 on every connection it dials.
         let connector = crate::tls::https_connector(u.ca_file.as_deref(), u.connect_timeout, false)
-            .map_err(|e| format!("upstream {:?}: {e}", u.name))?;
+            .map_err(|e| format!("upstream {:?} (ca_file): {e}", u.name))?;
         let scheme = match u.scheme {
             Scheme::Http => "http",
             Scheme::Https => "https",
