@@ -77,6 +77,8 @@ pub struct Metrics {
     pub upstream_duration: HistogramFamily<UpstreamLabels>,
     pub upstream_errors: Family<KindLabel, Counter>,
     pub config_reloads: Family<ResultLabel, Counter>,
+    /// Reads of the config file by the reloader (an idle doorman reads none).
+    pub config_reads: Counter,
     pub build_info: Family<VersionLabel, Gauge>,
     pub in_flight: Gauge,
     pub open_connections: Gauge,
@@ -209,6 +211,12 @@ impl Metrics {
             "Config reloads by result",
             config_reloads.clone(),
         );
+        let config_reads = Counter::default();
+        registry.register(
+            "doorman_config_reads",
+            "Reads of the config file by hot reload (file events and SIGHUP)",
+            config_reads.clone(),
+        );
         let build_info = Family::<VersionLabel, Gauge>::default();
         build_info
             .get_or_create(&VersionLabel {
@@ -309,6 +317,7 @@ impl Metrics {
             upstream_duration,
             upstream_errors,
             config_reloads,
+            config_reads,
             build_info,
             in_flight,
             open_connections,
