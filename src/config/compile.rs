@@ -34,6 +34,7 @@ use crate::token::verify::VerifyOptions;
 mod checks;
 mod clerk;
 mod headers;
+mod lints;
 mod method_override;
 mod routes;
 mod sections;
@@ -53,9 +54,12 @@ pub fn compile_text(
     // Parse into the raw structs straight from the text first: serde's errors then carry
     // line and column, and unknown keys are caught before any variable is read.
     if let Err(e) = toml::from_str::<RawConfig>(text) {
+        // A syntax error: report every one the parser can find; else serde's (unknown key…).
+        let message = super::syntax::all_syntax_errors(text)
+            .unwrap_or_else(|| e.to_string().trim_end().replace('\n', "\n    "));
         return Err(ConfigError::Syntax {
             path: source.to_string(),
-            message: e.to_string().trim_end().replace('\n', "\n    "),
+            message,
         });
     }
     let mut value: toml::Value = toml::from_str(text).map_err(|e| ConfigError::Syntax {
@@ -135,6 +139,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
     let webhooks = checks::compile_webhooks(raw.webhooks.as_ref(), &mut p);
     let revocation =
         checks::compile_revocation(&raw.revocation, clerk.verify.clock_skew_secs, &mut p);
+    lints::lint_raw(&raw, &mut p);
     if !p.errors.is_empty() {
         return Err(ConfigError::Invalid {
             path: source.to_string(),
