@@ -11,6 +11,7 @@ pub mod interp;
 pub mod paths;
 pub mod publishable;
 pub mod raw;
+pub mod syntax;
 mod webhook_secret;
 
 use std::net::SocketAddr;

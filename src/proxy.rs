@@ -22,7 +22,7 @@ use crate::decision::Decision;
 use crate::forward;
 use crate::handshake::flow::{authenticate_browser, Context as BrowserContext};
 use crate::method_override::{self, Verdict};
-use crate::metrics::{KindLabel, RouteDecision};
+use crate::metrics::RouteDecision;
 use crate::request::{ConnInfo, Facts};
 use crate::respond::{self, Body, Rendering};
 use crate::snapshot::{Shared, Snapshot, INVALID_ROUTE};
@@ -44,6 +44,13 @@ pub async fn handle(
     let method = req.method().clone();
     // The log line's path, only when request lines are logged at all.
     let path = tracing::enabled!(tracing::Level::WARN).then(|| req.uri().path().to_string());
+    let client = path.as_ref().map(|_| {
+        access_log::client_address(
+            req.headers(),
+            peer.ip(),
+            &snapshot.config.server.trusted_proxies,
+        )
+    });
     let mut out = pipeline(&shared, &snapshot, req, peer).await;
     let elapsed = started.elapsed().as_secs_f64();
     shared.metrics.in_flight.dec();
@@ -72,6 +79,10 @@ pub async fn handle(
     };
     access_log::emit(&access_log::Entry {
         request_id: request_id.to_str().unwrap_or(""),
+        client,
+        upstream: (out.upstream_seconds.is_some() || upstream_failed)
+            .then(|| access_log::upstream_name(&snapshot.config, &out.route))
+            .flatten(),
         method: method.as_str(),
         path: &path,
         route: &out.route,
@@ -335,11 +346,7 @@ async fn pipeline(
                 Response::from_parts(head, body.map_err(Into::into).boxed())
             }
             Err(e) => {
-                shared
-                    .metrics
-                    .upstream_errors
-                    .get_or_create(&KindLabel { kind: e.kind() })
-                    .inc();
+                shared.metrics.upstream_error(&upstream.name, e.kind());
                 tracing::warn!(
                     upstream = &*upstream.name,
                     error = e.kind(),
@@ -401,11 +408,7 @@ async fn pipeline(
             resp
         }
         Err(e) => {
-            shared
-                .metrics
-                .upstream_errors
-                .get_or_create(&KindLabel { kind: e.kind() })
-                .inc();
+            shared.metrics.upstream_error(&upstream.name, e.kind());
             tracing::warn!(
                 upstream = &*upstream.name,
                 error = e.kind(),

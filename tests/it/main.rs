@@ -19,6 +19,7 @@ mod hostile;
 mod identity;
 mod keys;
 mod keys_timing;
+mod logs;
 mod operations;
 mod reload_settles;
 mod template;
