@@ -16,7 +16,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use http::{HeaderMap, HeaderValue, Method, Request, Uri};
 use serde_json::{json, Value};
 
-use doorman::authn::{authenticate, session_for, Authenticated};
+use doorman::authn::token::{authenticate, session_for, Authenticated};
 use doorman::cache::{TokenCache, Validity};
 use doorman::clock::{Clock, SystemClock};
 use doorman::config::{CacheSettings, Config};
@@ -126,7 +126,6 @@ struct Fixture {
     store: KeyStore,
     keys: Arc<KeySet>,
     cache: TokenCache,
-    metrics: Metrics,
     token: String,
 }
 
@@ -155,7 +154,6 @@ fn fixture(key: &SigningKey) -> Fixture {
         store,
         keys,
         cache,
-        metrics: Metrics::new(),
         token,
     }
 }
@@ -241,30 +239,28 @@ fn decisions(c: &mut Criterion, f: &Fixture) {
         &f.store,
         Some(&f.cache),
         &SystemClock,
-        &f.metrics,
         "__session",
     ))
     .auth;
     let facts = Facts::read(&Method::GET, &uri, &headers).expect("facts");
     let route = f.config.route_for(facts.method, &facts.path);
     group.bench_function("decide_only", |b| {
-        let settings = f.config.decide_settings();
+        let settings = doorman::decide::Settings::of(&f.config);
         b.iter(|| decide(black_box(&facts), &route.policy, &auth, &settings))
     });
     group.bench_function("auth_decision_cached", |b| {
         b.iter(|| {
             let facts = Facts::read(&Method::GET, black_box(&uri), &headers).expect("facts");
             let route = f.config.route_for(facts.method, &facts.path);
-            let Authenticated { auth, session } = ready(authenticate(
+            let Authenticated { auth, session, .. } = ready(authenticate(
                 &headers,
                 &f.config,
                 &f.store,
                 Some(&f.cache),
                 &SystemClock,
-                &f.metrics,
                 "__session",
             ));
-            let settings = f.config.decide_settings();
+            let settings = doorman::decide::Settings::of(&f.config);
             (decide(&facts, &route.policy, &auth, &settings), session)
         })
     });
@@ -279,7 +275,6 @@ fn forwarding(c: &mut Criterion, f: &Fixture) {
         &f.store,
         Some(&f.cache),
         &SystemClock,
-        &f.metrics,
         "__session",
     ))
     .session

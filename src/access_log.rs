@@ -85,14 +85,18 @@ pub fn client_address(headers: &HeaderMap, peer: IpAddr, trusted: &[IpNet]) -> I
     client
 }
 
-/// The upstream of the route named `route` in `config`, for a request that reached it.
-pub fn upstream_name<'c>(config: &'c crate::config::Config, route: &str) -> Option<&'c str> {
+/// The upstream of the route named `route` in `config` (the defaults' when no route has
+/// that name).
+pub fn upstream_of<'c>(
+    config: &'c crate::config::Config,
+    route: &str,
+) -> Option<&'c crate::config::Upstream> {
     let chosen = config
         .routes
         .iter()
         .find(|r| &*r.name == route)
         .unwrap_or(&config.defaults);
-    config.upstream_of(chosen).map(|u| &*u.name)
+    config.upstream_of(chosen)
 }
 
 /// `value` rounded to `places` decimals, so JSON logs carry `0.612`, not `0.6120000000000001`.

@@ -1,203 +1,243 @@
-//! Authentication: from request headers to an [`Auth`] value and, for a valid token, the
-//! [`Session`] (identity plus identity header values) to forward with.
+//! The authentication phase: the one entry point that turns a request head into an
+//! [`Auth`] for `decide`.
 //!
-//! Runs the token stages in order: extract (header, then cookie) → verified-token cache
-//! (a hit skips everything after it, see [`crate::cache`]) → parse (bounded, strict JOSE) →
-//! key lookup (the only await) → verify (signature before claims, clock injected) → identity
-//! from claims → identity headers, prepared once and cached with the identity. Counts every
-//! token check by result, and cache hits and misses. Never logs a token.
-//!
-//! A cache hit costs less than finding the token: [`cached_bearer`] looks the usual
-//! `Authorization: Bearer <token>` up in the cache straight from the header's bytes, before
-//! the general extraction (which validates and searches the whole value). Only verified
-//! tokens are cached, so a hit proves the credential is a well-formed token that extraction
-//! would have returned unchanged. On a miss, [`plain_bearer`] still takes such a header's
-//! token without the general extraction when its bytes are all base64url or dots (then
-//! extraction provably returns exactly them); anything else takes the general path.
+//! **When it runs:** after admission (the request is well-formed and routed), before
+//! `decide`, for every request but webhook deliveries. **What it owns:** choosing Clerk's
+//! session cookie (suffixed or not, [`crate::handshake::cookies`]), exchanging a returning
+//! handshake nonce for fresh cookies ([`exchange`], the only I/O besides key fetches), the
+//! verified-token cache and token verification ([`token`]), what webhooks revoked, and
+//! Clerk's rule for when a signed-in browser needs a handshake ([`crate::handshake::assess`]).
+//! **What it returns:** an [`Authentication`]: the `Auth`, the session to forward with, the
+//! cookies to set, the handshake redirect's inputs and [`AuthEvents`] for the recorder.
+//! **What it must never do:** decide (that is `decide`'s), answer the client, touch a counter,
+//! or log a token.
 
+pub mod exchange;
+pub mod token;
+
+use http::header::{self, HeaderValue};
+use http::request::Parts;
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use http::header::AUTHORIZATION;
-use http::HeaderMap;
-
-use crate::cache::{Session, TokenCache, Validity};
+use crate::cache::{Session, TokenCache};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::decision::Auth;
-use crate::forward::identity_headers;
+use crate::decision::{Auth, HandshakeReason};
+use crate::handshake::{assess, nonce, request_url, ClerkCookies, HandshakeRendering};
 use crate::jwks::KeyStore;
-use crate::keys::KeySet;
-use crate::metrics::{Metrics, ResultLabel};
-use crate::token::claims::Identity;
-use crate::token::error::TokenError;
-use crate::token::extract::extract_token;
-use crate::token::parse::ParsedToken;
-use crate::token::VerifiedClaims;
+use crate::reason::Reason;
+use crate::request::{is_document_request, is_trusted_peer};
+use crate::revocation::{Revocations, Verdict};
+use exchange::{session_token, Exchanger};
+pub use token::{verify_token, Authenticated, TokenEvents};
 
-/// What authentication found: the outcome `decide` reads and, when the token was valid, the
-/// session whose identity headers go upstream.
-#[derive(Debug, Clone)]
-pub struct Authenticated {
+/// What authentication found for one request.
+pub struct Authentication {
     pub auth: Auth,
+    /// The identity headers to forward, when `auth` is a valid (and not revoked) token.
     pub session: Option<Arc<Session>>,
+    /// `Set-Cookie` values to add to whatever response the request gets.
+    pub set_cookies: Vec<HeaderValue>,
+    /// Present when `auth` asks for a handshake redirect.
+    pub handshake: Option<HandshakeRendering>,
+    pub events: AuthEvents,
 }
 
-impl Authenticated {
-    fn refused(auth: Auth) -> Authenticated {
-        Authenticated {
-            auth,
-            session: None,
-        }
-    }
-
-    fn valid(session: Arc<Session>) -> Authenticated {
-        Authenticated {
-            auth: Auth::Valid(session.identity.clone()),
-            session: Some(session),
-        }
-    }
+/// What authentication did, for the recorder to count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuthEvents {
+    pub token: TokenEvents,
+    /// The nonce exchange's `doorman_handshakes_total` result (`exchanged`,
+    /// `exchange_failed`), when a nonce came back.
+    pub exchange: Option<&'static str>,
+    /// `redirect` or `loop_limit`, when the browser is sent through the handshake or gave up.
+    pub handshake: Option<&'static str>,
 }
 
-/// Authenticates a request's credentials, answering from `cache` when it holds the token; a
-/// cookie token is read from `session_cookie` (suffixed or not, chosen by the caller).
-pub async fn authenticate(
-    headers: &HeaderMap,
-    config: &Config,
-    keys: &KeyStore,
-    cache: Option<&TokenCache>,
-    clock: &dyn Clock,
-    metrics: &Metrics,
-    session_cookie: &str,
-) -> Authenticated {
-    if let Some(cache) = cache {
-        if let Some(session) = cached_bearer(headers, keys, cache, clock) {
-            metrics.token_cache_hits.inc();
-            metrics.token_valid.inc();
-            return Authenticated::valid(session);
-        }
-    }
-    let plain = plain_bearer(headers);
-    let token = match plain {
-        Some(token) => token,
-        None => match extract_token(headers, session_cookie) {
-            Ok(Some((token, _source))) => token,
-            Ok(None) => return Authenticated::refused(Auth::Anonymous),
-            Err(e) => return refused(metrics, e),
-        },
+/// What the phase needs from the running proxy.
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub keys: &'a KeyStore,
+    pub exchanger: Option<&'a Exchanger>,
+    pub clock: &'a dyn Clock,
+    /// The verified-token cache of the snapshot.
+    pub tokens: Option<&'a TokenCache>,
+    /// Sessions, users and stale claims revoked by webhooks.
+    pub revocations: &'a Revocations,
+    pub peer: IpAddr,
+}
+
+/// Authenticates a request: cookies, handshake nonce, token (cached or verified),
+/// revocations, handshake need.
+pub async fn authenticate(parts: &Parts, ctx: &Context<'_>) -> Authentication {
+    let clerk = &ctx.config.clerk;
+    let headers = &parts.headers;
+    // Without a suffix or the handshake only the session cookie's name matters: skip
+    // parsing the cookies here (the token extraction reads them once).
+    let cookies = if clerk.cookie_suffix.is_none() && clerk.handshake.is_none() {
+        ClerkCookies::plain(&clerk.session_cookie)
+    } else {
+        ClerkCookies::read(
+            headers,
+            &clerk.session_cookie,
+            clerk.cookie_suffix.as_deref(),
+            &clerk.verify.issuer,
+        )
     };
-    // A plain bearer token was looked up above already.
-    let cached = match (cache, plain) {
-        (Some(cache), None) => keys
-            .current_keys()
-            .and_then(|current| cache.get(token, clock.now_unix(), &current)),
-        _ => None,
-    };
-    if let Some(session) = cached {
-        metrics.token_cache_hits.inc();
-        metrics.token_valid.inc();
-        return Authenticated::valid(session);
-    }
-    metrics.token_cache_misses.inc();
-    match verify(token, config, keys, clock).await {
-        Ok((claims, key_set, now)) => {
-            let session = Arc::new(session_for(&claims, config));
-            if let Some(cache) = cache {
-                cache.insert(token, session.clone(), Validity::of(&claims), &key_set, now);
+    let document = is_document_request(&parts.method, headers);
+    let header_token = headers.contains_key(header::AUTHORIZATION);
+    let mut exchange_event = None;
+    if let (Some(exchanger), true, false) = (ctx.exchanger, document, header_token) {
+        if let Some(nonce) = nonce(parts.uri.query(), headers) {
+            match exchange(exchanger, &nonce, &cookies, ctx).await {
+                Ok(done) => return done,
+                Err(event) => exchange_event = Some(event),
             }
-            metrics.token_valid.inc();
-            Authenticated::valid(session)
         }
-        Err(e) => refused(metrics, e),
     }
-}
-
-/// The cached session of a request whose only `Authorization` header is `Bearer ` (any case)
-/// followed by exactly a cached token. Extraction would return that same token: the header is
-/// used because it is the only one, the scheme matches, and the rest is a verified token
-/// (base64url and dots only), so there is nothing to trim or refuse.
-pub fn cached_bearer(
-    headers: &HeaderMap,
-    keys: &KeyStore,
-    cache: &TokenCache,
-    clock: &dyn Clock,
-) -> Option<Arc<Session>> {
-    let token = bearer_bytes(headers)?;
-    cache.get(token, clock.now_unix(), &keys.current_keys()?)
-}
-
-/// The token of a request whose only `Authorization` header is `Bearer ` (any case) and a
-/// non-empty run of base64url characters and dots: exactly what `extract_token` returns for
-/// such a header (nothing to trim, one space, no tab or space inside), found without
-/// validating the whole header twice. `None` for every other request.
-pub fn plain_bearer(headers: &HeaderMap) -> Option<&str> {
-    let token = bearer_bytes(headers)?;
-    // No short-circuit, so the check compiles to a vector loop.
-    let plain = token.iter().fold(!token.is_empty(), |ok, &b| {
-        ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_') | (b == b'.'))
-    });
-    if !plain {
-        return None;
-    }
-    std::str::from_utf8(token).ok()
-}
-
-/// What follows `Bearer ` (any case) in the only `Authorization` header, unchecked.
-fn bearer_bytes(headers: &HeaderMap) -> Option<&[u8]> {
-    let mut values = headers.get_all(AUTHORIZATION).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return None;
-    };
-    let (scheme, token) = value.as_bytes().split_at_checked(BEARER.len())?;
-    scheme.eq_ignore_ascii_case(BEARER).then_some(token)
-}
-
-const BEARER: &[u8] = b"Bearer ";
-
-/// The identity of verified claims, with its identity header values.
-pub fn session_for(claims: &VerifiedClaims, config: &Config) -> Session {
-    let identity = Identity::from_claims(claims, &config.claims);
-    let headers = identity_headers(&identity, &config.headers).into_boxed_slice();
-    Session {
-        identity: Arc::new(identity),
+    let found = token::authenticate(
         headers,
+        ctx.config,
+        ctx.keys,
+        ctx.tokens,
+        ctx.clock,
+        &cookies.session_name,
+    )
+    .await;
+    let mut events = AuthEvents {
+        token: found.events,
+        exchange: exchange_event,
+        handshake: None,
+    };
+    let can_refresh = clerk.handshake.is_some() && document && !header_token;
+    let mut auth = revoked(found.auth, ctx, can_refresh, cookies.redirect_count);
+    let mut handshake = None;
+    if let Some(config) = &clerk.handshake {
+        auth = assess(auth, &cookies, document, header_token);
+        match &auth {
+            Auth::Refresh { .. } => {
+                events.handshake = Some("redirect");
+                handshake = Some(rendering(parts, ctx, config, &cookies));
+            }
+            Auth::SignedOut {
+                reason: Reason::HandshakeLimit,
+            } => {
+                events.handshake = Some("loop_limit");
+                tracing::warn!("Clerk handshake gave no fresh token after {} tries; treating the browser as signed out", crate::handshake::MAX_HANDSHAKES);
+            }
+            _ => {}
+        }
+    }
+    // Identity headers go upstream only with a valid, unrevoked token.
+    let session = found.session.filter(|_| matches!(auth, Auth::Valid(_)));
+    Authentication {
+        auth,
+        session,
+        set_cookies: Vec::new(),
+        handshake,
+        events,
     }
 }
 
-/// Verifies one token string into an identity (also used by `doorman explain`); never
-/// consults or fills the cache.
-pub async fn verify_token(
-    token: &str,
-    config: &Config,
-    keys: &KeyStore,
-    clock: &dyn Clock,
-) -> Result<Identity, TokenError> {
-    let (claims, _, _) = verify(token, config, keys, clock).await?;
-    Ok(Identity::from_claims(&claims, &config.claims))
+/// What a handshake redirect needs from this request: its absolute URL (the scheme from a
+/// trusted proxy's `X-Forwarded-Proto`), and the cookie state.
+fn rendering(
+    parts: &Parts,
+    ctx: &Context<'_>,
+    config: &crate::config::Handshake,
+    cookies: &ClerkCookies<'_>,
+) -> HandshakeRendering {
+    let headers = &parts.headers;
+    let proto = is_trusted_peer(ctx.peer, &ctx.config.server.trusted_proxies)
+        .then(|| {
+            headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+        })
+        .flatten();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    HandshakeRendering {
+        current_url: request_url(config, host, proto, path_and_query),
+        suffixed: cookies.suffixed,
+        redirect_count: cookies.redirect_count,
+    }
 }
 
-/// Parse, resolve the key (refreshing once for an unknown `kid`), verify at the clock's
-/// `now`: the claims, the key set that verified them and that `now`.
-async fn verify(
-    token: &str,
-    config: &Config,
-    keys: &KeyStore,
-    clock: &dyn Clock,
-) -> Result<(VerifiedClaims, Arc<KeySet>, i64), TokenError> {
-    let parsed = ParsedToken::parse(token, config.limits.max_token_bytes)?;
-    let key_set = keys.resolve(parsed.kid()).await?;
-    let key = key_set.lookup(parsed.kid()).ok_or(TokenError::UnknownKid)?;
-    let now = clock.now_unix();
-    let claims = parsed.into_verified(key, &config.clerk.verify, now)?;
-    Ok((claims, key_set, now))
+/// Applies what webhooks revoked to a valid identity. A stale token of a browser that can
+/// take Clerk's handshake (`can_refresh`) gets one; otherwise the client is signed out with
+/// the stable reason (`session_revoked`, `user_revoked`, `token_stale`).
+fn revoked(auth: Auth, ctx: &Context<'_>, can_refresh: bool, redirect_count: u32) -> Auth {
+    let Auth::Valid(identity) = &auth else {
+        return auth;
+    };
+    match ctx.revocations.check(identity, ctx.clock.now_unix()) {
+        Verdict::Pass => auth,
+        Verdict::Stale if can_refresh && redirect_count < crate::handshake::MAX_HANDSHAKES => {
+            Auth::Refresh {
+                reason: HandshakeReason::SessionTokenStaleClaims,
+            }
+        }
+        verdict => match verdict.reason() {
+            Some(reason) => Auth::SignedOut { reason },
+            None => auth,
+        },
+    }
 }
 
-fn refused(metrics: &Metrics, e: TokenError) -> Authenticated {
-    metrics
-        .token_verifications
-        .get_or_create(&ResultLabel { result: e.as_str() })
-        .inc();
-    Authenticated::refused(Auth::Invalid(e))
+/// Exchanges the nonce and decides with the fresh token; `Err` with the event when the
+/// exchange failed (the request then proceeds with the cookies it has).
+async fn exchange(
+    exchanger: &Exchanger,
+    nonce: &str,
+    cookies: &ClerkCookies<'_>,
+    ctx: &Context<'_>,
+) -> Result<Authentication, &'static str> {
+    let directives = match exchanger.directives(nonce).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "Clerk handshake nonce exchange failed");
+            return Err("exchange_failed");
+        }
+    };
+    let set_cookies: Vec<HeaderValue> = directives
+        .iter()
+        .filter_map(|d| HeaderValue::from_str(d).ok())
+        .collect();
+    let mut session = None;
+    let auth = match session_token(
+        &directives,
+        &ctx.config.clerk.session_cookie,
+        &cookies.session_name,
+    ) {
+        Some(token) => match token::verify_session(token, ctx.config, ctx.keys, ctx.clock).await {
+            Ok(fresh) => {
+                let fresh = Arc::new(fresh);
+                let identity = fresh.identity.clone();
+                session = Some(fresh);
+                revoked(Auth::Valid(identity), ctx, false, 0)
+            }
+            Err(e) => Auth::Invalid(e),
+        },
+        // Clerk cleared the session: the browser is signed out.
+        None => Auth::Anonymous,
+    };
+    let session = session.filter(|_| matches!(auth, Auth::Valid(_)));
+    Ok(Authentication {
+        auth,
+        session,
+        set_cookies,
+        handshake: None,
+        events: AuthEvents {
+            // The fresh token is verified outside the cache and, as Clerk's own answer,
+            // not counted as a client's token check.
+            token: TokenEvents::default(),
+            exchange: Some("exchanged"),
+            handshake: None,
+        },
+    })
 }
-
-#[cfg(test)]
-mod tests;

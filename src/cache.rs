@@ -52,7 +52,7 @@ const MIN_ENTRIES_PER_SHARD: usize = 64;
 #[derive(Debug)]
 pub struct Session {
     pub identity: Arc<Identity>,
-    /// Identity header names and values, prepared once (see `forward::identity_headers`).
+    /// Identity header names and values, prepared once (see `identity::identity_headers`).
     pub headers: Box<[(HeaderName, HeaderValue)]>,
 }
 

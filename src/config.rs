@@ -8,6 +8,7 @@
 pub mod compile;
 pub mod error;
 pub mod interp;
+pub mod override_params;
 pub mod paths;
 pub mod publishable;
 pub mod raw;
@@ -22,7 +23,7 @@ use std::time::Duration;
 use http::HeaderName;
 use ipnet::IpNet;
 
-pub use crate::policy::{Access, Onboarding, Policy};
+pub use crate::policy::{Access, Onboarding, Policy, Respond};
 pub use error::{ConfigError, Problem};
 pub use paths::absolute;
 pub use webhook_secret::WebhookSecret;
@@ -75,7 +76,7 @@ pub struct Server {
     /// HTTPS on the public listener, when set.
     pub tls: Option<TlsFiles>,
     /// Method override parameter names (`_method`), normalized; empty: not checked.
-    pub method_override_params: crate::method_override::Params,
+    pub method_override_params: override_params::Params,
 }
 
 /// Where verification keys come from.
@@ -183,7 +184,7 @@ pub struct Limits {
     /// How long a response may make no progress towards its client.
     pub response_write_timeout: Duration,
     /// HTTP/2 control-frame flood limits.
-    pub http2_flood: crate::server::FloodLimits,
+    pub http2_flood: FloodLimits,
 }
 
 /// The certificate and key files of the public listener.
@@ -265,14 +266,6 @@ pub struct Revocation {
     pub prefix: String,
 }
 
-/// How denials are rendered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Respond {
-    Page,
-    Api,
-    Auto,
-}
-
 /// One compiled route (or the defaults).
 #[derive(Debug, Clone)]
 pub struct Route {
@@ -315,15 +308,6 @@ impl Default for CacheSettings {
 }
 
 impl Config {
-    /// What `decide` reads of the config.
-    pub fn decide_settings(&self) -> crate::decide::Settings<'_> {
-        crate::decide::Settings {
-            forward_preflight: self.server.forward_preflight,
-            redirects: &self.redirects,
-            onboarding_complete_values: &self.claims.onboarding_complete_values,
-        }
-    }
-
     /// Reads and compiles the file at `path`, reading `${VAR}` from the process environment.
     pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -373,3 +357,23 @@ mod proptests;
 mod tests;
 #[cfg(test)]
 mod tests_slow_clients;
+
+/// `[limits] http2_max_pings`, `http2_max_settings` and `http2_flood_window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FloodLimits {
+    /// Non-ACK PING frames allowed per window.
+    pub max_pings: u32,
+    /// Non-ACK SETTINGS frames allowed per window.
+    pub max_settings: u32,
+    pub window: Duration,
+}
+
+impl Default for FloodLimits {
+    fn default() -> Self {
+        FloodLimits {
+            max_pings: 100,
+            max_settings: 100,
+            window: Duration::from_secs(10),
+        }
+    }
+}

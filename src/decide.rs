@@ -11,8 +11,9 @@
 //! [`NoTrace`], which the compiler removes entirely.
 
 use crate::config::Redirects;
-use crate::decision::{reason, Auth, Decision};
+use crate::decision::{Auth, Decision};
 use crate::policy::{Access, Onboarding, Policy};
+use crate::reason::Reason;
 use crate::redirect::{is_safe_return_path, query_param};
 use crate::request::Facts;
 use crate::token::claims::{Activity, Identity};
@@ -30,6 +31,17 @@ pub struct Settings<'a> {
     pub redirects: &'a Redirects,
     /// `[claims] onboarding_complete_values`, only to explain an onboarding check.
     pub onboarding_complete_values: &'a [String],
+}
+
+impl<'a> Settings<'a> {
+    /// What `decide` reads of `config`.
+    pub fn of(config: &'a crate::config::Config) -> Settings<'a> {
+        Settings {
+            forward_preflight: config.server.forward_preflight,
+            redirects: &config.redirects,
+            onboarding_complete_values: &config.claims.onboarding_complete_values,
+        }
+    }
 }
 
 /// Decides one request. `policy` is the policy of the route `facts` matched (or the
@@ -74,7 +86,7 @@ fn decide_traced<T: Trace>(
         Access::Deny => {
             trace.step("access", Outcome::Fail, || "access = deny".into());
             return Decision::Forbidden {
-                reason: reason::ROUTE_DENIED,
+                reason: Reason::RouteDenied,
             };
         }
         Access::SignedIn => trace.step("access", Outcome::Info, || {
@@ -101,8 +113,8 @@ fn decide_traced<T: Trace>(
                     reason: TokenError::KeysUnavailable.reason(),
                 },
                 Auth::Invalid(e) => signed_out(page, e.reason()),
-                Auth::SignedOut { reason } => signed_out(page, reason),
-                Auth::Refresh { reason } => Decision::Handshake { reason },
+                Auth::SignedOut { reason } => signed_out(page, *reason),
+                Auth::Refresh { reason } => Decision::Handshake { reason: *reason },
                 Auth::Anonymous | Auth::Valid(_) => signed_out(page, TokenError::Missing.reason()),
             };
         }
@@ -144,19 +156,19 @@ fn active<T: Trace>(identity: &Identity, trace: &mut T) -> Option<Decision> {
         Activity::Inactive => (
             Outcome::Fail,
             "account inactive",
-            Some(reason::ACCOUNT_INACTIVE),
+            Some(Reason::AccountInactive),
         ),
         Activity::Invalid => (
             Outcome::Fail,
             "the active claim has the wrong type",
-            Some(reason::ACCOUNT_STATE_INVALID),
+            Some(Reason::AccountStateInvalid),
         ),
     };
     trace.step("active", outcome, || detail.into());
     reason.map(|reason| Decision::Forbidden { reason })
 }
 
-fn signed_out(page: bool, reason: &'static str) -> Decision {
+fn signed_out(page: bool, reason: Reason) -> Decision {
     if page {
         Decision::RedirectSignIn { reason }
     } else {
@@ -207,7 +219,7 @@ fn onboarding<T: Trace>(
                 Decision::RedirectOnboarding
             } else {
                 Decision::Forbidden {
-                    reason: reason::ONBOARDING_REQUIRED,
+                    reason: Reason::OnboardingRequired,
                 }
             })
         }

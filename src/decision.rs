@@ -7,6 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+pub use crate::reason::Reason;
 use crate::token::claims::Identity;
 use crate::token::error::TokenError;
 
@@ -20,9 +21,9 @@ pub enum Auth {
     /// A token was sent and refused.
     Invalid(TokenError),
     /// A signed-in browser whose token needs Clerk's handshake (see `handshake`).
-    Refresh { reason: &'static str },
+    Refresh { reason: HandshakeReason },
     /// Treated as signed out for a reason other than the token (e.g. the handshake limit).
-    SignedOut { reason: &'static str },
+    SignedOut { reason: Reason },
 }
 
 impl Auth {
@@ -41,26 +42,46 @@ pub enum Decision {
     /// Send it to the route's upstream (with identity headers when a valid token came).
     Forward,
     /// A page request without a valid session: go sign in.
-    RedirectSignIn { reason: &'static str },
+    RedirectSignIn { reason: Reason },
     /// A signed-in browser with a token to refresh: Clerk's handshake (307).
-    Handshake { reason: &'static str },
+    Handshake { reason: HandshakeReason },
     /// A page request of a user who has not finished onboarding.
     RedirectOnboarding,
     /// An onboarded user on an `incomplete_only` page: send them on to this same-site target.
     RedirectAfterOnboarding { to: String },
     /// An API request without a valid session (401).
-    Unauthorized { reason: &'static str },
+    Unauthorized { reason: Reason },
     /// Signed in but not allowed (403).
-    Forbidden { reason: &'static str },
+    Forbidden { reason: Reason },
     /// The request itself is malformed or ambiguous (400).
-    BadRequest { reason: &'static str },
+    BadRequest { reason: Reason },
     /// doorman cannot decide right now, e.g. no usable signing keys (503).
-    Unavailable { reason: &'static str },
-    /// A Clerk webhook delivery, answered by doorman itself (`result` as counted).
-    Webhook { result: &'static str },
+    Unavailable { reason: Reason },
+    /// A Clerk webhook delivery, answered by doorman itself: `result` as counted, and the
+    /// reason it was refused (`None`: accepted, 204).
+    Webhook {
+        result: &'static str,
+        refused: Option<Reason>,
+    },
 }
 
 impl Decision {
+    /// Every `decision` label of `doorman_requests_total`: each [`Decision::label`], and
+    /// [`UPSTREAM_ERROR`] for forwarded requests whose upstream failed.
+    pub const LABELS: [&'static str; 11] = [
+        "forward",
+        "redirect_sign_in",
+        "redirect_handshake",
+        "redirect_onboarding",
+        "redirect_after_onboarding",
+        "unauthorized",
+        "forbidden",
+        "bad_request",
+        "unavailable",
+        "webhook",
+        UPSTREAM_ERROR,
+    ];
+
     /// The `decision` label of `doorman_requests_total`.
     pub fn label(&self) -> &'static str {
         match self {
@@ -81,18 +102,21 @@ impl Decision {
     pub fn reason(&self) -> &'static str {
         match self {
             Decision::Forward => "",
+            Decision::Handshake { reason } => reason.as_str(),
             Decision::RedirectSignIn { reason }
-            | Decision::Handshake { reason }
             | Decision::Unauthorized { reason }
             | Decision::Forbidden { reason }
             | Decision::BadRequest { reason }
-            | Decision::Unavailable { reason } => reason,
-            Decision::Webhook { result } => result,
-            Decision::RedirectOnboarding => reason::ONBOARDING_REQUIRED,
-            Decision::RedirectAfterOnboarding { .. } => reason::ONBOARDING_COMPLETE,
+            | Decision::Unavailable { reason } => reason.as_str(),
+            Decision::Webhook { result, .. } => result,
+            Decision::RedirectOnboarding => Reason::OnboardingRequired.as_str(),
+            Decision::RedirectAfterOnboarding { .. } => Reason::OnboardingComplete.as_str(),
         }
     }
 }
+
+/// The `decision` label of a forwarded request whose upstream failed (502/504).
+pub const UPSTREAM_ERROR: &str = "upstream_error";
 
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -103,39 +127,38 @@ impl fmt::Display for Decision {
     }
 }
 
-/// Stable reason ids that are not token errors (those come from `TokenError::reason`).
-pub mod reason {
-    pub const ONBOARDING_REQUIRED: &str = "onboarding_required";
-    pub const ONBOARDING_COMPLETE: &str = "onboarding_complete";
-    pub const ACCOUNT_INACTIVE: &str = "account_inactive";
-    pub const ACCOUNT_STATE_INVALID: &str = "account_state_invalid";
-    pub const USER_TYPE_NOT_ALLOWED: &str = "user_type_not_allowed";
-    pub const ROLE_MISSING: &str = "role_missing";
-    pub const ORG_ROLE_MISSING: &str = "org_role_missing";
-    pub const PERMISSION_MISSING: &str = "permission_missing";
-    pub const FEATURE_FLAG_DISABLED: &str = "feature_flag_disabled";
-    pub const ROUTE_DENIED: &str = "route_denied";
-    pub const UPSTREAM_UNREACHABLE: &str = "upstream_unreachable";
-    pub const UPSTREAM_TIMEOUT: &str = "upstream_timeout";
-    pub const UPSTREAM_FAILED: &str = "upstream_failed";
-    /// The upstream answered 101 to a request that did not ask to upgrade, or switched to a
-    /// protocol that was not forwarded (502; nothing is tunnelled).
-    pub const UPSTREAM_UNEXPECTED_UPGRADE: &str = "upstream_unexpected_upgrade";
-    pub const HOST_MISMATCH: &str = "host_mismatch";
-    pub const BODY_TOO_LARGE: &str = "body_too_large";
-    pub const BODY_INVALID: &str = "body_invalid";
-    /// The request body arrived slower than `[limits] request_body_min_rate` (408).
-    pub const BODY_TOO_SLOW: &str = "body_too_slow";
-    pub const HOST_AMBIGUOUS: &str = "host_ambiguous";
-    pub const HOST_INVALID: &str = "host_invalid";
-    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
-    /// A `_method` override parameter (query or form body) that is refused, or that names a
-    /// method that is not a token (400).
-    pub const METHOD_OVERRIDE: &str = "method_override";
-    /// A standard method in another case (`get`, `Post`): 400.
-    pub const METHOD_INVALID: &str = "method_invalid";
-    /// An HTTP/1.1 request without `Host`, or an HTTP/2 one without `:authority` or `Host`.
-    pub const HOST_MISSING: &str = "host_missing";
-    /// A request transfer coding other than exactly `chunked`: 501.
-    pub const TRANSFER_CODING_UNSUPPORTED: &str = "transfer_coding_unsupported";
+/// Why a browser is sent through Clerk's handshake: Clerk's own vocabulary (the
+/// `__clerk_hs_reason` parameter and the log line's `reason`), not a doorman reason id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeReason {
+    /// `__client_uat` says signed in, but no session cookie came.
+    NoSessionToken,
+    SessionTokenExpired,
+    SessionTokenNbf,
+    SessionTokenIatInTheFuture,
+    /// The user signed in again (or switched accounts) after this token was issued.
+    SessionTokenIatBeforeClientUat,
+    /// A webhook said the user's claims changed after this token was issued.
+    SessionTokenStaleClaims,
+}
+
+impl HandshakeReason {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HandshakeReason::NoSessionToken => "client-uat-but-no-session-token",
+            HandshakeReason::SessionTokenExpired => "session-token-expired",
+            HandshakeReason::SessionTokenNbf => "session-token-nbf",
+            HandshakeReason::SessionTokenIatInTheFuture => "session-token-iat-in-the-future",
+            HandshakeReason::SessionTokenIatBeforeClientUat => {
+                "session-token-iat-before-client-uat"
+            }
+            HandshakeReason::SessionTokenStaleClaims => "session-token-stale-claims",
+        }
+    }
+}
+
+impl fmt::Display for HandshakeReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

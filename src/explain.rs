@@ -132,7 +132,7 @@ pub async fn explain_request(
         (Auth::Refresh { reason }, _) => check(
             "token",
             Outcome::Info,
-            format!("needs Clerk's handshake: {reason}"),
+            format!("needs Clerk's handshake: {}", reason.as_str()),
         ),
         (Auth::SignedOut { reason }, _) => {
             check("token", Outcome::Fail, format!("signed out: {reason}"))
@@ -148,8 +148,12 @@ pub async fn explain_request(
             format!("verified; user {} session {}", i.user_id, i.session_id),
         ),
     });
-    let (decision, rule_checks) =
-        decide_with_trace(&facts, &route.policy, &auth, &config.decide_settings());
+    let (decision, rule_checks) = decide_with_trace(
+        &facts,
+        &route.policy,
+        &auth,
+        &crate::decide::Settings::of(config),
+    );
     checks.extend(rule_checks);
     let return_to = facts.path_and_query();
     finish(

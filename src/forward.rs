@@ -18,7 +18,6 @@ use http::request::Parts;
 use http::Version;
 
 use crate::config::{Config, IdentityHeaders};
-use crate::token::claims::Identity;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -214,14 +213,6 @@ fn remove_where(headers: &mut HeaderMap, doomed: impl Fn(&str) -> bool) {
     }
 }
 
-fn is_trusted(peer: IpAddr, config: &Config) -> bool {
-    config
-        .server
-        .trusted_proxies
-        .iter()
-        .any(|net| net.contains(&peer))
-}
-
 /// Adds `X-Forwarded-*` to headers already cleaned of an untrusted peer's copies.
 fn add_forwarded(
     headers: &mut HeaderMap,
@@ -281,54 +272,6 @@ fn ip_header_value(ip: IpAddr) -> HeaderValue {
     HeaderValue::from_bytes(&text[..len]).unwrap_or(HeaderValue::from_static(""))
 }
 
-/// The identity headers for a verified identity. Values that are not plain visible ASCII
-/// are left out (never sent mangled), as are list items containing a comma.
-pub fn identity_headers(
-    identity: &Identity,
-    names: &IdentityHeaders,
-) -> Vec<(HeaderName, HeaderValue)> {
-    let mut out = Vec::with_capacity(9);
-    let mut single = |name: &HeaderName, value: Option<&str>| {
-        if let Some(v) = value.filter(|v| is_plain(v) && !v.is_empty()) {
-            if let Ok(v) = HeaderValue::from_str(v) {
-                out.push((name.clone(), v));
-            }
-        }
-    };
-    single(&names.user_id, Some(&identity.user_id));
-    single(&names.session_id, Some(&identity.session_id));
-    single(&names.user_type, identity.user_type.as_deref());
-    single(&names.org_id, identity.org_id.as_deref());
-    single(&names.org_role, identity.org_role.as_deref());
-    single(
-        &names.onboarding_status,
-        identity.onboarding_status.as_deref(),
-    );
-    let mut list = |name: &HeaderName, items: &[String]| {
-        let mut joined = String::with_capacity(items.iter().map(|i| i.len() + 1).sum());
-        for item in items
-            .iter()
-            .filter(|i| is_plain(i) && !i.contains(',') && !i.is_empty())
-        {
-            if !joined.is_empty() {
-                joined.push(',');
-            }
-            joined.push_str(item);
-        }
-        if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(joined)) {
-            out.push((name.clone(), v));
-        }
-    };
-    list(&names.roles, &identity.roles);
-    list(&names.permissions, &identity.permissions);
-    list(&names.feature_flags, &identity.feature_flags);
-    out
-}
-
-fn is_plain(value: &str) -> bool {
-    value.bytes().all(|b| (0x20..0x7f).contains(&b))
-}
-
 /// Rewrites the request head in place for the upstream: cleans it, sets `Host` (from
 /// `:authority` for HTTP/2 clients) and `X-Forwarded-*` (`-Proto` is `https` when the client
 /// connected with TLS), adds the prepared identity
@@ -341,7 +284,7 @@ pub fn prepare(
     tls: bool,
     config: &Config,
 ) {
-    let trusted = is_trusted(peer, config);
+    let trusted = crate::request::is_trusted_peer(peer, &config.server.trusted_proxies);
     let headers = &mut parts.headers;
     clean_request(headers, &config.headers, trusted);
     if parts.version == Version::HTTP_2 {

@@ -6,20 +6,19 @@
 //! browser has a signed-in Clerk client, but whose cookie token is missing, expired, not yet
 //! valid, or older than `__client_uat`, is sent with a 307 to the Frontend API's
 //! `/v1/client/handshake`. Clerk sends the browser back with `__clerk_handshake_nonce`, which
-//! doorman exchanges with the Backend API ([`exchange`]) for `Set-Cookie` directives holding a
+//! doorman exchanges with the Backend API ([`crate::authn::exchange`]) for `Set-Cookie` directives holding a
 //! fresh token; the request is then decided with that token. After 3 handshakes in a row
 //! (`__clerk_redirect_count`) doorman gives up and treats the user as signed out. APIs and
 //! header tokens never get a handshake. Without a secret key there is no handshake at all.
 
 pub mod cookies;
-pub mod exchange;
-pub mod flow;
 
-use http::{header, HeaderMap, Method};
+use http::HeaderMap;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::config::Handshake;
-use crate::decision::Auth;
+use crate::decision::{Auth, HandshakeReason};
+use crate::reason::Reason;
 use crate::token::error::TokenError;
 pub use cookies::ClerkCookies;
 
@@ -27,8 +26,6 @@ pub use cookies::ClerkCookies;
 pub const API_VERSION: &str = "2025-04-10";
 /// Handshakes in a row before giving up.
 pub const MAX_HANDSHAKES: u32 = 3;
-/// Reason id when the loop limit turned a handshake into signed out.
-pub const LOOP_LIMIT: &str = "handshake_limit";
 
 /// Characters escaped in query values (all but unreserved).
 const QUERY: &AsciiSet = &NON_ALPHANUMERIC
@@ -47,20 +44,6 @@ pub struct HandshakeRendering {
     pub redirect_count: u32,
 }
 
-/// Clerk's test for a request that loads a document.
-pub fn is_document_request(method: &Method, headers: &HeaderMap) -> bool {
-    if method != Method::GET && method != Method::HEAD {
-        return false;
-    }
-    match headers.get("sec-fetch-dest").map(|v| v.as_bytes()) {
-        Some(b"document") | Some(b"iframe") => true,
-        Some(_) => false,
-        None => headers
-            .get(header::ACCEPT)
-            .is_some_and(|a| a.as_bytes().starts_with(b"text/html")),
-    }
-}
-
 /// Turns an authentication outcome into a handshake request when Clerk's rules say the
 /// browser is signed in but its token needs a refresh. `header_token` is true when the
 /// token came from `Authorization` (never refreshed by a handshake).
@@ -73,28 +56,35 @@ pub fn assess(auth: Auth, cookies: &ClerkCookies<'_>, document: bool, header_tok
         return auth;
     }
     let reason = match &auth {
-        Auth::Anonymous => "client-uat-but-no-session-token",
-        Auth::Invalid(TokenError::Expired) => "session-token-expired",
-        Auth::Invalid(TokenError::NotYetValid) => "session-token-nbf",
-        Auth::Invalid(TokenError::IssuedInFuture) => "session-token-iat-in-the-future",
+        Auth::Anonymous => HandshakeReason::NoSessionToken,
+        Auth::Invalid(TokenError::Expired) => HandshakeReason::SessionTokenExpired,
+        Auth::Invalid(TokenError::NotYetValid) => HandshakeReason::SessionTokenNbf,
+        Auth::Invalid(TokenError::IssuedInFuture) => HandshakeReason::SessionTokenIatInTheFuture,
         Auth::Valid(identity) if identity.issued_at.is_some_and(|iat| iat < client_uat) => {
-            "session-token-iat-before-client-uat"
+            HandshakeReason::SessionTokenIatBeforeClientUat
         }
         _ => return auth,
     };
     if cookies.redirect_count >= MAX_HANDSHAKES {
-        return Auth::SignedOut { reason: LOOP_LIMIT };
+        return Auth::SignedOut {
+            reason: Reason::HandshakeLimit,
+        };
     }
     Auth::Refresh { reason }
 }
 
 /// The `Location` of a handshake redirect for the request at absolute URL `current`.
-pub fn location(handshake: &Handshake, current: &str, reason: &str, suffixed: bool) -> String {
+pub fn location(
+    handshake: &Handshake,
+    current: &str,
+    reason: HandshakeReason,
+    suffixed: bool,
+) -> String {
     format!(
         "{}/v1/client/handshake?redirect_url={}&__clerk_api_version={API_VERSION}&suffixed_cookies={suffixed}&__clerk_hs_reason={}&format=nonce",
         handshake.frontend_api,
         utf8_percent_encode(current, QUERY),
-        utf8_percent_encode(reason, QUERY),
+        utf8_percent_encode(reason.as_str(), QUERY),
     )
 }
 

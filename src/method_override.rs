@@ -33,58 +33,15 @@ use crate::body::RequestBody;
 use crate::config::{Config, MethodOverride, Mode, Route};
 use crate::decide::decide;
 use crate::decision::Auth;
-use crate::decision::{reason, Decision};
+use crate::decision::Decision;
+use crate::reason::Reason;
 use crate::request::Facts;
 
 pub use body::{Refused, Scan, ScannedBody, Verdict};
 use multipart::MultipartScanner;
 use urlencoded::UrlScanner;
 
-/// Longest parameter name that can be configured.
-pub const MAX_PARAM_LEN: usize = 64;
-
-/// The configured parameter names, normalized as keys are compared: ASCII lowercase, `.`
-/// and space as `_`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Params {
-    names: Vec<Box<[u8]>>,
-}
-
-impl Params {
-    /// Normalizes `names`; a name that is empty or longer than [`MAX_PARAM_LEN`] is an error.
-    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Params, String> {
-        let mut out: Vec<Box<[u8]>> = Vec::new();
-        for name in names {
-            if name.is_empty() || name.len() > MAX_PARAM_LEN {
-                return Err(format!("{name:?}: 1 to {MAX_PARAM_LEN} bytes"));
-            }
-            let normalized: Box<[u8]> = name
-                .bytes()
-                .map(|b| match b {
-                    b'.' | b' ' => b'_',
-                    b => b.to_ascii_lowercase(),
-                })
-                .collect();
-            if !out.contains(&normalized) {
-                out.push(normalized);
-            }
-        }
-        Ok(Params { names: out })
-    }
-
-    /// No names: nothing is checked.
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
-    fn matches(&self, key: &[u8]) -> bool {
-        self.names.iter().any(|n| **n == *key)
-    }
-
-    fn has_prefix(&self, key: &[u8]) -> bool {
-        self.names.iter().any(|n| n.starts_with(key))
-    }
-}
+pub use crate::config::override_params::{Params, MAX_PARAM_LEN};
 
 /// What a scanner found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +60,7 @@ pub type Judge = Box<dyn Fn(&[u8]) -> Option<Decision> + Send + Sync>;
 /// The answer to a refused override.
 pub fn refused() -> Decision {
     Decision::BadRequest {
-        reason: reason::METHOD_OVERRIDE,
+        reason: Reason::MethodOverride,
     }
 }
 
@@ -185,7 +142,12 @@ pub fn overridden(
         preflight: false,
     };
     let route = config.route_for(&method, &facts.path);
-    match decide(&facts, &route.policy, auth, &config.decide_settings()) {
+    match decide(
+        &facts,
+        &route.policy,
+        auth,
+        &crate::decide::Settings::of(config),
+    ) {
         Decision::Forward => None,
         decision => Some(decision),
     }

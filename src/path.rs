@@ -12,6 +12,7 @@
 //! never "fix" a path (fixing is how matcher and upstream come to disagree), and never panic
 //! on client input.
 
+use crate::reason::Reason;
 use std::fmt;
 
 use unicode_normalization::UnicodeNormalization;
@@ -57,24 +58,24 @@ pub enum PathError {
 }
 
 impl PathError {
-    /// The stable reason id of this refusal, e.g. `path_encoded_slash`.
-    pub fn as_str(self) -> &'static str {
+    /// The reason a request with this path is refused (400), e.g. `path_encoded_slash`.
+    pub fn reason(self) -> Reason {
         match self {
-            PathError::NotAbsolute => "path_not_absolute",
-            PathError::InvalidChar => "path_invalid_char",
-            PathError::BadPercentEncoding => "path_bad_percent_encoding",
-            PathError::InvalidUtf8 => "path_invalid_utf8",
-            PathError::EncodedSlash => "path_encoded_slash",
-            PathError::Backslash => "path_backslash",
-            PathError::Nul => "path_nul",
-            PathError::ControlChar => "path_control_char",
-            PathError::DoubleEncoding => "path_double_encoding",
-            PathError::DotSegment => "path_dot_segment",
-            PathError::TrailingDot => "path_trailing_dot",
-            PathError::TrailingSpace => "path_trailing_space",
-            PathError::Semicolon => "path_semicolon",
-            PathError::EmptySegment => "path_empty_segment",
-            PathError::UnicodeLookalike => "path_unicode_lookalike",
+            PathError::NotAbsolute => Reason::PathNotAbsolute,
+            PathError::InvalidChar => Reason::PathInvalidChar,
+            PathError::BadPercentEncoding => Reason::PathBadPercentEncoding,
+            PathError::InvalidUtf8 => Reason::PathInvalidUtf8,
+            PathError::EncodedSlash => Reason::PathEncodedSlash,
+            PathError::Backslash => Reason::PathBackslash,
+            PathError::Nul => Reason::PathNul,
+            PathError::ControlChar => Reason::PathControlChar,
+            PathError::DoubleEncoding => Reason::PathDoubleEncoding,
+            PathError::DotSegment => Reason::PathDotSegment,
+            PathError::TrailingDot => Reason::PathTrailingDot,
+            PathError::TrailingSpace => Reason::PathTrailingSpace,
+            PathError::Semicolon => Reason::PathSemicolon,
+            PathError::EmptySegment => Reason::PathEmptySegment,
+            PathError::UnicodeLookalike => Reason::PathUnicodeLookalike,
         }
     }
 }

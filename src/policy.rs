@@ -7,8 +7,7 @@
 //! checked against an identity, the reason id of a failure and how it reads in `explain`.
 //! Pure: no I/O, no clock, no logging.
 
-use crate::config::Respond;
-use crate::decision::reason;
+use crate::reason::Reason;
 use crate::token::claims::Identity;
 
 /// Who may reach a route at all.
@@ -136,15 +135,15 @@ impl Requirement {
     }
 
     /// The reason id of a 403 when it is not met.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            Requirement::UserTypes(_) => reason::USER_TYPE_NOT_ALLOWED,
-            Requirement::RolesAny(_) => reason::ROLE_MISSING,
-            Requirement::OrgRolesAny(_) => reason::ORG_ROLE_MISSING,
+            Requirement::UserTypes(_) => Reason::UserTypeNotAllowed,
+            Requirement::RolesAny(_) => Reason::RoleMissing,
+            Requirement::OrgRolesAny(_) => Reason::OrgRoleMissing,
             Requirement::PermissionsAll(_) | Requirement::PermissionsAny(_) => {
-                reason::PERMISSION_MISSING
+                Reason::PermissionMissing
             }
-            Requirement::FeatureFlagsAll(_) => reason::FEATURE_FLAG_DISABLED,
+            Requirement::FeatureFlagsAll(_) => Reason::FeatureFlagDisabled,
         }
     }
 
@@ -212,4 +211,12 @@ impl Requirement {
             }
         }
     }
+}
+
+/// How denials are rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Respond {
+    Page,
+    Api,
+    Auto,
 }

@@ -10,8 +10,8 @@
 use http::{header, HeaderMap, Method, Uri, Version};
 
 use crate::config::Respond;
-use crate::decision::reason;
 use crate::path::{normalize, NormalizedPath};
+use crate::reason::Reason;
 
 /// What the proxy knows about the connection a request came on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,26 +35,22 @@ pub struct Facts<'a> {
 
 impl<'a> Facts<'a> {
     /// Reads the facts, or the stable reason id of a 400.
-    pub fn read(
-        method: &'a Method,
-        uri: &'a Uri,
-        headers: &'a HeaderMap,
-    ) -> Result<Self, &'static str> {
+    pub fn read(method: &'a Method, uri: &'a Uri, headers: &'a HeaderMap) -> Result<Self, Reason> {
         if method == Method::TRACE {
             // Echoes the request (cookies, tokens) back; never forwarded.
-            return Err(reason::METHOD_NOT_ALLOWED);
+            return Err(Reason::MethodNotAllowed);
         }
         if is_standard_method_miscased(method) {
-            return Err(reason::METHOD_INVALID);
+            return Err(Reason::MethodInvalid);
         }
         let mut hosts = headers.get_all(header::HOST).iter();
         if let Some(host) = hosts.next() {
             // One Host, and it must be a plain host[:port]: routing and redirects use it.
             if hosts.next().is_some() {
-                return Err(reason::HOST_AMBIGUOUS);
+                return Err(Reason::HostAmbiguous);
             }
             if !is_plain_host(host.as_bytes()) {
-                return Err(reason::HOST_INVALID);
+                return Err(Reason::HostInvalid);
             }
         }
         if let (Some(authority), Some(host)) = (uri.authority(), headers.get(header::HOST)) {
@@ -63,10 +59,10 @@ impl<'a> Facts<'a> {
                 .as_bytes()
                 .eq_ignore_ascii_case(authority.as_str().as_bytes())
             {
-                return Err(reason::HOST_MISMATCH);
+                return Err(Reason::HostMismatch);
             }
         }
-        let path = normalize(uri.path()).map_err(|e| e.as_str())?;
+        let path = normalize(uri.path()).map_err(|e| e.reason())?;
         Ok(Facts {
             method,
             path,
@@ -99,7 +95,7 @@ impl<'a> Facts<'a> {
 
 /// Checks of the message as received that [`Facts::read`] leaves out: a request that
 /// fails one is answered with the returned reason id (400, or 501 for
-/// [`reason::TRANSFER_CODING_UNSUPPORTED`]) and never forwarded.
+/// [`Reason::TransferCodingUnsupported`]) and never forwarded.
 ///
 /// - An HTTP/1.1 request must carry `Host` (RFC 9112 §3.2: a server MUST answer 400), and an
 ///   HTTP/2 request `:authority` or `Host` (RFC 9113 §8.3.1); HTTP/1.0 may omit it. Filling
@@ -110,7 +106,7 @@ impl<'a> Facts<'a> {
 ///   chunked` would reach the upstream as gzip bytes without the coding that says so, and
 ///   `chunked, chunked` (which RFC 9112 §7 forbids) as a body whose framing two parsers may
 ///   read differently. RFC 9112 §6.1: a coding the server does not understand gets 501.
-pub fn check_message(version: Version, uri: &Uri, headers: &HeaderMap) -> Result<(), &'static str> {
+pub fn check_message(version: Version, uri: &Uri, headers: &HeaderMap) -> Result<(), Reason> {
     let has_host = headers.contains_key(header::HOST);
     let host_required = match version {
         Version::HTTP_11 => !has_host,
@@ -118,12 +114,12 @@ pub fn check_message(version: Version, uri: &Uri, headers: &HeaderMap) -> Result
         _ => false,
     };
     if host_required {
-        return Err(reason::HOST_MISSING);
+        return Err(Reason::HostMissing);
     }
     let mut codings = headers.get_all(header::TRANSFER_ENCODING).iter();
     if let Some(coding) = codings.next() {
         if codings.next().is_some() || !coding.as_bytes().eq_ignore_ascii_case(b"chunked") {
-            return Err(reason::TRANSFER_CODING_UNSUPPORTED);
+            return Err(Reason::TransferCodingUnsupported);
         }
     }
     Ok(())
@@ -160,7 +156,10 @@ fn is_plain_host(h: &[u8]) -> bool {
 }
 
 /// A browser navigation: `Sec-Fetch-Mode: navigate`, `Sec-Fetch-Dest: document`, or an
-/// `Accept` header that prefers `text/html` over everything else it lists.
+/// `Accept` header that prefers `text/html` over everything else it lists. doorman's test for
+/// "answer with a page" (redirects and HTML rather than 401/403 JSON), for any method: a form
+/// `POST` is a navigation too. Clerk's narrower test for the handshake is
+/// [`is_document_request`].
 pub fn is_navigation(headers: &HeaderMap) -> bool {
     let value_is = |name: &str, want: &str| {
         headers
@@ -174,6 +173,29 @@ pub fn is_navigation(headers: &HeaderMap) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(accept_prefers_html)
+}
+
+/// Clerk's test for a request that loads a document, which alone may be sent through the
+/// handshake: `GET`/`HEAD` with `Sec-Fetch-Dest: document|iframe`, or without
+/// `Sec-Fetch-Dest` and with an `Accept` that starts with `text/html` (Clerk's exact rule,
+/// stricter than [`is_navigation`]).
+pub fn is_document_request(method: &Method, headers: &HeaderMap) -> bool {
+    if method != Method::GET && method != Method::HEAD {
+        return false;
+    }
+    match headers.get("sec-fetch-dest").map(|v| v.as_bytes()) {
+        Some(b"document") | Some(b"iframe") => true,
+        Some(_) => false,
+        None => headers
+            .get(header::ACCEPT)
+            .is_some_and(|a| a.as_bytes().starts_with(b"text/html")),
+    }
+}
+
+/// True when `peer` is one of `[server] trusted_proxies`: only then are its
+/// `X-Forwarded-*` headers believed (forwarding, the handshake's `redirect_url`).
+pub fn is_trusted_peer(peer: std::net::IpAddr, trusted: &[ipnet::IpNet]) -> bool {
+    trusted.iter().any(|net| net.contains(&peer))
 }
 
 /// True when `text/html` has the highest quality in `accept` and beats any wildcard.
@@ -254,7 +276,7 @@ mod tests {
         h.insert("host", "shop.example".parse().unwrap());
         assert_eq!(
             Facts::read(&method, &uri, &h).unwrap_err(),
-            reason::HOST_MISMATCH
+            Reason::HostMismatch
         );
         h.insert("host", "EVIL.example".parse().unwrap());
         assert!(Facts::read(&method, &uri, &h).is_ok());
@@ -270,7 +292,7 @@ mod tests {
             let method = Method::from_bytes(name.as_bytes()).unwrap();
             assert_eq!(
                 Facts::read(&method, &uri, &h).unwrap_err(),
-                reason::METHOD_INVALID,
+                Reason::MethodInvalid,
                 "{name}"
             );
         }
@@ -278,7 +300,7 @@ mod tests {
         let trace = Method::from_bytes(b"trace").unwrap();
         assert_eq!(
             Facts::read(&trace, &uri, &h).unwrap_err(),
-            reason::METHOD_INVALID
+            Reason::MethodInvalid
         );
         for name in ["GET", "POST", "PATCH", "PURGE", "purge", "PROPFIND", "getx"] {
             let method = Method::from_bytes(name.as_bytes()).unwrap();
@@ -286,11 +308,7 @@ mod tests {
         }
     }
 
-    fn message(
-        version: Version,
-        target: &str,
-        headers: &[(&str, &str)],
-    ) -> Result<(), &'static str> {
+    fn message(version: Version, target: &str, headers: &[(&str, &str)]) -> Result<(), Reason> {
         let uri: Uri = target.parse().unwrap();
         let mut h = HeaderMap::new();
         for (name, value) in headers {
@@ -307,18 +325,15 @@ mod tests {
         let host = [("host", "shop.example")];
         assert_eq!(
             message(Version::HTTP_11, "/", &[]),
-            Err(reason::HOST_MISSING)
+            Err(Reason::HostMissing)
         );
         assert_eq!(
             message(Version::HTTP_11, "http://shop.example/", &[]),
-            Err(reason::HOST_MISSING),
+            Err(Reason::HostMissing),
             "RFC 9112 §3.2: absolute-form does not excuse a missing Host"
         );
         assert_eq!(message(Version::HTTP_11, "/", &host), Ok(()));
-        assert_eq!(
-            message(Version::HTTP_2, "/", &[]),
-            Err(reason::HOST_MISSING)
-        );
+        assert_eq!(message(Version::HTTP_2, "/", &[]), Err(Reason::HostMissing));
         assert_eq!(
             message(Version::HTTP_2, "http://shop.example/", &[]),
             Ok(())
@@ -353,7 +368,7 @@ mod tests {
         ] {
             assert_eq!(
                 with(refused),
-                Err(reason::TRANSFER_CODING_UNSUPPORTED),
+                Err(Reason::TransferCodingUnsupported),
                 "{refused:?}"
             );
         }

@@ -11,9 +11,11 @@ use http::{header, HeaderValue, Method, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 
 use crate::config::Config;
-use crate::decision::{reason, Decision};
+use crate::decision::Decision;
 use crate::handshake::HandshakeRendering;
+use crate::reason::Reason;
 use crate::redirect::location;
+use crate::webhook::svix::SvixError;
 
 /// The error type of every response body doorman sends.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -38,6 +40,18 @@ pub struct Rendering<'a> {
     pub handshake: Option<HandshakeRendering>,
 }
 
+impl<'a> Rendering<'a> {
+    /// An API answer: no page, no return path, no handshake.
+    pub fn api(method: &'a Method) -> Rendering<'a> {
+        Rendering {
+            method,
+            page: false,
+            return_to: None,
+            handshake: None,
+        }
+    }
+}
+
 /// Renders a decision. `Decision::Forward` is not rendered here; asking for it yields 500.
 pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Response<Body> {
     let redirects = &config.redirects;
@@ -48,7 +62,7 @@ pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Respo
         }
         Decision::Handshake { reason } => match (&config.clerk.handshake, &r.handshake) {
             (Some(handshake), Some(h)) => {
-                let to = crate::handshake::location(handshake, &h.current_url, reason, h.suffixed);
+                let to = crate::handshake::location(handshake, &h.current_url, *reason, h.suffixed);
                 let mut resp = redirect_with(StatusCode::TEMPORARY_REDIRECT, &to);
                 if let Ok(v) =
                     HeaderValue::from_str(&crate::handshake::counter_cookie(h.redirect_count))
@@ -66,8 +80,8 @@ pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Respo
         ),
         Decision::RedirectAfterOnboarding { to } => redirect(r.method, to),
         Decision::Unauthorized { reason } => {
-            let mut resp = error(StatusCode::UNAUTHORIZED, "unauthorized", reason, r.page);
-            let challenge = if *reason == crate::token::error::TokenError::Missing.reason() {
+            let mut resp = refusal(*reason, r.page);
+            let challenge = if *reason == Reason::TokenMissing {
                 "Bearer realm=\"doorman\"".to_string()
             } else {
                 format!("Bearer realm=\"doorman\", error=\"invalid_token\", error_description=\"{reason}\"")
@@ -77,84 +91,69 @@ pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Respo
             }
             resp
         }
-        Decision::Forbidden { reason } => {
-            let kind = if *reason == reason::ONBOARDING_REQUIRED {
-                "onboarding_required"
-            } else {
-                "forbidden"
-            };
-            error(StatusCode::FORBIDDEN, kind, reason, r.page)
+        Decision::Forbidden { reason } | Decision::Unavailable { reason } => {
+            refusal(*reason, r.page)
         }
-        Decision::BadRequest { reason } if *reason == reason::BODY_TOO_LARGE => error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            reason,
-            false,
-        ),
-        // RFC 9112 §6.1: a transfer coding the server does not understand is a 501.
-        Decision::BadRequest { reason } if *reason == reason::TRANSFER_CODING_UNSUPPORTED => error(
-            StatusCode::NOT_IMPLEMENTED,
-            "not_implemented",
-            reason,
-            false,
-        ),
-        Decision::BadRequest { reason } => {
-            error(StatusCode::BAD_REQUEST, "bad_request", reason, false)
+        // Malformed requests get the API answer: there is no page to show them.
+        Decision::BadRequest { reason } => refusal(*reason, false),
+        Decision::Webhook { refused: None, .. } => {
+            let mut resp = Response::new(full(Bytes::new()));
+            *resp.status_mut() = StatusCode::NO_CONTENT;
+            resp
         }
-        Decision::Unavailable { reason } => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            reason,
-            r.page,
-        ),
-        // Webhook answers are made by the webhook endpoint; this is never reached.
-        Decision::Webhook { .. } => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "webhook_not_rendered",
-            false,
-        ),
-        Decision::Forward => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "forward_not_rendered",
-            false,
-        ),
+        Decision::Webhook {
+            refused: Some(reason),
+            result,
+        } => {
+            let mut resp = refusal(*reason, false);
+            if *reason == Reason::WebhookPostOnly {
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            }
+            // Svix headers missing altogether: a malformed request rather than a forgery.
+            if *reason == Reason::WebhookRejected && *result == SvixError::MissingHeaders.as_str() {
+                *resp.status_mut() = StatusCode::BAD_REQUEST;
+            }
+            resp
+        }
+        Decision::Forward => refusal(Reason::Internal, false),
     }
 }
 
-/// 502/504 for upstream failures.
-pub fn upstream_error(reason: &'static str) -> Response<Body> {
-    if reason == reason::BODY_TOO_LARGE {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            reason,
-            false,
-        );
-    }
-    if reason == reason::BODY_INVALID {
-        return error(StatusCode::BAD_REQUEST, "bad_request", reason, false);
-    }
-    if reason == reason::BODY_TOO_SLOW {
-        return error(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            reason,
-            false,
-        );
-    }
-    let status = if reason == reason::UPSTREAM_TIMEOUT {
-        StatusCode::GATEWAY_TIMEOUT
+/// The answer to a connection over `[limits] max_connections`, written before any HTTP
+/// parsing and followed by a close: what [`refusal`] renders for
+/// [`Reason::TooManyConnections`], as bytes (a test keeps the two identical).
+pub const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncache-control: no-store\r\ncontent-length: 56\r\nconnection: close\r\n\r\n{\"error\":\"unavailable\",\"reason\":\"too_many_connections\"}\n";
+
+/// The API (JSON) or page (HTML) answer refusing a request for `reason`, with its status.
+pub fn refusal(reason: Reason, page: bool) -> Response<Body> {
+    let status = reason.status();
+    let (body, content_type) = if page {
+        let title = status.canonical_reason().unwrap_or("Error");
+        (
+            format!(
+                "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{code} {title}</title></head>\
+                 <body><h1>{code} {title}</h1><p>{}</p><p><small>reason: {reason}</small></p></body></html>\n",
+                explain(reason),
+                code = status.as_u16()
+            ),
+            "text/html; charset=utf-8",
+        )
     } else {
-        StatusCode::BAD_GATEWAY
+        (
+            format!(
+                "{{\"error\":\"{}\",\"reason\":\"{reason}\"}}\n",
+                reason.kind()
+            ),
+            "application/json",
+        )
     };
-    let kind = if status == StatusCode::GATEWAY_TIMEOUT {
-        "gateway_timeout"
-    } else {
-        "bad_gateway"
-    };
-    error(status, kind, reason, false)
+    let mut resp = Response::new(full(body));
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
 fn redirect(method: &Method, to: &str) -> Response<Body> {
@@ -178,51 +177,58 @@ fn redirect_with(status: StatusCode, to: &str) -> Response<Body> {
     resp
 }
 
-/// A JSON (API) or HTML (page) error answer.
-pub fn error(status: StatusCode, kind: &str, reason: &str, page: bool) -> Response<Body> {
-    let (body, content_type) = if page {
-        let title = status.canonical_reason().unwrap_or("Error");
-        (
-            format!(
-                "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{code} {title}</title></head>\
-                 <body><h1>{code} {title}</h1><p>{}</p><p><small>reason: {reason}</small></p></body></html>\n",
-                explain(reason),
-                code = status.as_u16()
-            ),
-            "text/html; charset=utf-8",
-        )
-    } else {
-        (
-            format!("{{\"error\":\"{kind}\",\"reason\":\"{reason}\"}}\n"),
-            "application/json",
-        )
-    };
-    let mut resp = Response::new(full(body));
-    *resp.status_mut() = status;
-    let headers = resp.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
-}
-
 /// One human sentence per reason, for the HTML pages.
-fn explain(reason: &str) -> &'static str {
+fn explain(reason: Reason) -> &'static str {
     match reason {
-        reason::ACCOUNT_INACTIVE => {
+        Reason::AccountInactive => {
             "Your account is not active. Contact support if you think this is a mistake."
         }
-        reason::ACCOUNT_STATE_INVALID => {
+        Reason::AccountStateInvalid => {
             "Your account state could not be read. Sign out and in again, or contact support."
         }
-        reason::USER_TYPE_NOT_ALLOWED => "This area is not available for your type of account.",
-        reason::ROLE_MISSING | reason::ORG_ROLE_MISSING => {
+        Reason::UserTypeNotAllowed => "This area is not available for your type of account.",
+        Reason::RoleMissing | Reason::OrgRoleMissing => {
             "You do not have the role this page requires."
         }
-        reason::PERMISSION_MISSING => "You do not have permission to view this page.",
-        reason::FEATURE_FLAG_DISABLED => "This feature is not enabled for your account.",
-        reason::ROUTE_DENIED => "This address is not available.",
-        reason::ONBOARDING_REQUIRED => "Finish setting up your account to continue.",
-        "keys_unavailable" => "Sign-in is temporarily unavailable. Please try again in a minute.",
+        Reason::PermissionMissing => "You do not have permission to view this page.",
+        Reason::FeatureFlagDisabled => "This feature is not enabled for your account.",
+        Reason::RouteDenied => "This address is not available.",
+        Reason::OnboardingRequired => "Finish setting up your account to continue.",
+        Reason::KeysUnavailable => {
+            "Sign-in is temporarily unavailable. Please try again in a minute."
+        }
         _ => "You cannot view this page.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn the_over_capacity_bytes_are_what_refusal_renders() {
+        let resp = refusal(Reason::TooManyConnections, false);
+        let head = format!(
+            "HTTP/1.1 {} {}\r\n",
+            resp.status().as_u16(),
+            resp.status().canonical_reason().unwrap_or_default()
+        );
+        let body = resp.into_body().collect().await.map(|b| b.to_bytes());
+        let body = body.unwrap_or_default();
+        let text = String::from_utf8_lossy(OVER_CAPACITY);
+        assert!(text.starts_with(&head), "{text}");
+        assert!(text.ends_with(&*String::from_utf8_lossy(&body)), "{text}");
+        assert!(text.contains(&format!("content-length: {}\r\n", body.len())));
+    }
+
+    #[test]
+    fn every_reason_renders_its_status_and_kind() {
+        for &reason in Reason::ALL {
+            let resp = refusal(reason, false);
+            assert_eq!(resp.status(), reason.status(), "{reason}");
+            let page = refusal(reason, true);
+            assert_eq!(page.status(), reason.status(), "{reason}");
+        }
     }
 }

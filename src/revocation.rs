@@ -15,12 +15,8 @@ use std::sync::RwLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::reason::Reason;
 use crate::token::claims::Identity;
-
-/// Stable reason ids.
-pub const SESSION_REVOKED: &str = "session_revoked";
-pub const USER_REVOKED: &str = "user_revoked";
-pub const TOKEN_STALE: &str = "token_stale";
 
 /// Replayed deliveries are recognised for this long.
 const DELIVERY_MEMORY_SECS: i64 = 600;
@@ -56,12 +52,13 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn reason(self) -> &'static str {
+    /// Why a token with this verdict is refused; `None` for [`Verdict::Pass`].
+    pub fn reason(self) -> Option<Reason> {
         match self {
-            Verdict::Pass => "",
-            Verdict::SessionRevoked => SESSION_REVOKED,
-            Verdict::UserRevoked => USER_REVOKED,
-            Verdict::Stale => TOKEN_STALE,
+            Verdict::Pass => None,
+            Verdict::SessionRevoked => Some(Reason::SessionRevoked),
+            Verdict::UserRevoked => Some(Reason::UserRevoked),
+            Verdict::Stale => Some(Reason::TokenStale),
         }
     }
 }

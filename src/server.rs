@@ -39,9 +39,6 @@ use guard::GuardedIo;
 use transport::Transport;
 use watchdog::{Progress, WatchedBody};
 
-/// A minimal answer for connections over `[limits] max_connections`, then close.
-const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 53\r\nconnection: close\r\n\r\n{\"error\":\"unavailable\",\"reason\":\"too_many_connections\"}";
-
 /// Serves the public listener until `shutdown` turns true, then drains for `grace`.
 pub async fn serve(
     listener: TcpListener,
@@ -74,7 +71,7 @@ pub async fn serve(
                 if !tls {
                     let _ = tokio::time::timeout(
                         Duration::from_secs(1),
-                        stream.write_all(OVER_CAPACITY),
+                        stream.write_all(crate::respond::OVER_CAPACITY),
                     )
                     .await;
                 }

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::authn::exchange::Exchanger;
 use crate::cache::{spawn_sweeper, TokenCache};
 use crate::clock::Clock;
 use crate::config::{Config, KeySource};
-use crate::handshake::exchange::Exchanger;
 use crate::jwks::{KeyLoadError, KeyStore};
 use crate::metrics::{Metrics, RouteMetrics};
 use crate::revocation::sync::SyncHandle;

@@ -32,8 +32,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use tower_service::Service;
 
 use crate::config::{Scheme, Upstream};
-use crate::decision::reason;
 use crate::metrics::{status_class, Metrics, UpstreamLabels};
+use crate::reason::Reason;
 
 /// Idle connections kept per upstream: enough for a thousand requests in flight to find a
 /// warm connection (beyond that, connections are closed after use rather than kept), few
@@ -75,15 +75,15 @@ fn failure(e: &hyper::Error) -> UpstreamError {
 
 impl UpstreamError {
     /// The stable reason id.
-    pub fn reason(self) -> &'static str {
+    pub fn reason(self) -> Reason {
         match self {
-            UpstreamError::Unreachable => reason::UPSTREAM_UNREACHABLE,
-            UpstreamError::Timeout => reason::UPSTREAM_TIMEOUT,
-            UpstreamError::Failed => reason::UPSTREAM_FAILED,
-            UpstreamError::UnexpectedUpgrade => reason::UPSTREAM_UNEXPECTED_UPGRADE,
-            UpstreamError::BodyTooLarge => reason::BODY_TOO_LARGE,
-            UpstreamError::ClientBody => reason::BODY_INVALID,
-            UpstreamError::BodyTooSlow => reason::BODY_TOO_SLOW,
+            UpstreamError::Unreachable => Reason::UpstreamUnreachable,
+            UpstreamError::Timeout => Reason::UpstreamTimeout,
+            UpstreamError::Failed => Reason::UpstreamFailed,
+            UpstreamError::UnexpectedUpgrade => Reason::UpstreamUnexpectedUpgrade,
+            UpstreamError::BodyTooLarge => Reason::BodyTooLarge,
+            UpstreamError::ClientBody => Reason::BodyInvalid,
+            UpstreamError::BodyTooSlow => Reason::BodyTooSlow,
         }
     }
 

@@ -11,12 +11,11 @@ pub mod events;
 pub mod svix;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{Method, Request};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use crate::metrics::{EventResult, Metrics};
-use crate::respond::{error, full, Body};
+use crate::reason::Reason;
 use crate::revocation::sync::SyncHandle;
 use crate::revocation::{Entry, Kind, Revocations};
 use events::Effect;
@@ -45,68 +44,48 @@ impl Endpoint {
 pub struct Sinks<'a> {
     pub store: &'a Revocations,
     pub sync: Option<&'a SyncHandle>,
-    pub metrics: &'a Metrics,
     pub now: i64,
 }
 
-/// Handles one request to the webhook path; returns the `result` label and the answer.
-pub async fn handle(
-    endpoint: &Endpoint,
-    req: Request<Incoming>,
-    sinks: &Sinks<'_>,
-) -> (&'static str, Response<Body>) {
-    let (result, event, resp) = process(endpoint, req, sinks).await;
-    sinks
-        .metrics
-        .webhooks
-        .get_or_create(&EventResult { event, result })
-        .inc();
-    (result, resp)
+/// What became of one delivery: its metric labels (`result`, `event`) and, when it was
+/// refused, why ([`crate::respond`] renders the answer; the proxy counts it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub result: &'static str,
+    pub event: &'static str,
+    pub refused: Option<Reason>,
 }
 
-async fn process(
-    endpoint: &Endpoint,
-    req: Request<Incoming>,
-    sinks: &Sinks<'_>,
-) -> (&'static str, &'static str, Response<Body>) {
+impl Delivery {
+    fn refused(result: &'static str, reason: Reason) -> Delivery {
+        Delivery {
+            result,
+            event: "unknown",
+            refused: Some(reason),
+        }
+    }
+
+    fn done(result: &'static str, event: &'static str) -> Delivery {
+        Delivery {
+            result,
+            event,
+            refused: None,
+        }
+    }
+}
+
+/// Handles one request to the webhook path.
+pub async fn handle(endpoint: &Endpoint, req: Request<Incoming>, sinks: &Sinks<'_>) -> Delivery {
     if req.method() != Method::POST {
-        let mut resp = error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "webhook_post_only",
-            false,
-        );
-        resp.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return ("method", "unknown", resp);
+        return Delivery::refused("method", Reason::WebhookPostOnly);
     }
     let (parts, body) = req.into_parts();
     let body: Bytes = match Limited::new(body, endpoint.max_body_bytes).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return (
-                "too_large",
-                "unknown",
-                error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "webhook_too_large",
-                    false,
-                ),
-            );
+            return Delivery::refused("too_large", Reason::WebhookTooLarge);
         }
-        Err(_) => {
-            return (
-                "body_error",
-                "unknown",
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "webhook_body",
-                    false,
-                ),
-            )
-        }
+        Err(_) => return Delivery::refused("body_error", Reason::WebhookBody),
     };
     let verified = match svix::verify(
         &endpoint.secret,
@@ -118,36 +97,18 @@ async fn process(
         Ok(v) => v,
         Err(e) => {
             tracing::warn!(result = e.as_str(), "webhook delivery refused");
-            let status = if e == svix::SvixError::MissingHeaders {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
-            return (
-                e.as_str(),
-                "unknown",
-                error(status, "unauthorized", "webhook_rejected", false),
-            );
+            return Delivery::refused(e.as_str(), Reason::WebhookRejected);
         }
     };
     if sinks.store.seen_delivery(&verified.id, sinks.now) {
         tracing::info!(event_id = %verified.id, "webhook replay ignored");
-        return ("replay", "unknown", no_content());
+        return Delivery::done("replay", "unknown");
     }
     let (event, effect) = match events::parse(&body, verified.timestamp) {
         Ok(parsed) => parsed,
         Err(e) => {
             tracing::warn!(event_id = %verified.id, error = %e, "webhook payload not understood");
-            return (
-                "malformed",
-                "unknown",
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "webhook_payload",
-                    false,
-                ),
-            );
+            return Delivery::refused("malformed", Reason::WebhookPayload);
         }
     };
     let expires_at = sinks.now.saturating_add(sinks.store.ttl_secs());
@@ -172,7 +133,7 @@ async fn process(
         },
         Effect::Ignore => {
             tracing::info!(event_id = %verified.id, event, "webhook event ignored");
-            return ("ignored", event, no_content());
+            return Delivery::done("ignored", event);
         }
     };
     sinks.store.apply(&entry, sinks.now);
@@ -180,11 +141,5 @@ async fn process(
         sync.publish(entry);
     }
     tracing::info!(event_id = %verified.id, event, "webhook applied");
-    ("applied", event, no_content())
-}
-
-fn no_content() -> Response<Body> {
-    let mut resp = Response::new(full(Bytes::new()));
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    resp
+    Delivery::done("applied", event)
 }

@@ -2,14 +2,15 @@
 //! memory it measures is doorman's and the harness's, not that of other tests running in
 //! parallel.
 
-#![allow(dead_code)]
+// It includes the whole kit of tests/it/support and uses a part of it.
+#![allow(dead_code, unused_imports)]
 
 #[path = "it/support/mod.rs"]
 mod support;
 #[path = "it/hostile/tools.rs"]
 mod tools;
 
-use tools::{b64, bearer, header, navigate, raw, RawAnswer};
+use tools::{raw, RawAnswer};
 
 #[path = "it/hostile/soak.rs"]
 mod soak;

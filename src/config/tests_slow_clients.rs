@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{Config, ConfigError};
 use crate::body::MinRate;
-use crate::server::FloodLimits;
+use crate::config::FloodLimits;
 
 const MINIMAL: &str = r#"
 [clerk]

@@ -111,16 +111,21 @@ fn run(config: &Config, path: &str, page: bool, auth: &Auth) -> Decision {
     }
     let facts = Facts::read(&method, &uri, &headers).unwrap();
     let route = config.route_for(&method, &facts.path);
-    decide(&facts, &route.policy, auth, &config.decide_settings())
+    decide(
+        &facts,
+        &route.policy,
+        auth,
+        &crate::decide::Settings::of(config),
+    )
 }
 
 #[test]
 fn decision_order_table() {
     let c = config();
     let fwd = Decision::Forward;
-    let sign_in = |r| Decision::RedirectSignIn { reason: r };
-    let unauth = |r| Decision::Unauthorized { reason: r };
-    let forbid = |r| Decision::Forbidden { reason: r };
+    let sign_in = |r| Decision::RedirectSignIn { reason: id(r) };
+    let unauth = |r| Decision::Unauthorized { reason: id(r) };
+    let forbid = |r| Decision::Forbidden { reason: id(r) };
     let incomplete = || valid(|u| u.onboarding_complete = false);
     let table: Vec<(&str, &str, bool, Auth, Decision)> = vec![
         (
@@ -178,7 +183,7 @@ fn decision_order_table() {
             true,
             Auth::Invalid(TokenError::KeysUnavailable),
             Decision::Unavailable {
-                reason: "keys_unavailable",
+                reason: id("keys_unavailable"),
             },
         ),
         (
@@ -415,7 +420,7 @@ fn defaults_deny_refuses_unmatched_paths() {
     assert_eq!(
         run(&c, "/unknown", false, &valid(|_| {})),
         Decision::Forbidden {
-            reason: "route_denied"
+            reason: id("route_denied")
         }
     );
     assert_eq!(
@@ -463,13 +468,13 @@ fn cors_preflights_are_authenticated_unless_configured_to_forward() {
             &facts,
             &c.route_for(&method, &facts.path).policy,
             &Auth::Anonymous,
-            &c.decide_settings(),
+            &crate::decide::Settings::of(c),
         )
     };
     assert_eq!(
         preflight(&config()),
         Decision::Unauthorized {
-            reason: "token_missing"
+            reason: id("token_missing")
         }
     );
     let forward = Config::parse(
@@ -494,10 +499,15 @@ fn cors_preflights_are_authenticated_unless_configured_to_forward() {
             &facts,
             &forward.route_for(&method, &facts.path).policy,
             &Auth::Anonymous,
-            &forward.decide_settings()
+            &crate::decide::Settings::of(&forward)
         ),
         Decision::Forbidden {
-            reason: "route_denied"
+            reason: id("route_denied")
         }
     );
+}
+
+/// The reason with the documented id `id`.
+fn id(id: &str) -> crate::reason::Reason {
+    crate::reason::Reason::from_id(id).unwrap_or_else(|| panic!("no reason {id:?}"))
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderValue, Method};
 
 use super::*;
+use crate::decision::HandshakeReason;
+use crate::request::is_document_request;
 use crate::token::claims::Identity;
 
 fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
@@ -230,7 +232,7 @@ fn handshake_location_carries_clerks_parameters() {
     let loc = location(
         &config(),
         "https://shop.example/dashboard?tab=1",
-        "session-token-expired",
+        HandshakeReason::SessionTokenExpired,
         true,
     );
     assert_eq!(

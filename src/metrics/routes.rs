@@ -9,17 +9,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use super::{Metrics, RouteDecision};
 
 /// Every `decision` label value, in [`decision_slot`] order.
-const DECISIONS: [&str; 9] = [
-    "forward",
-    "redirect_sign_in",
-    "redirect_onboarding",
-    "redirect_after_onboarding",
-    "unauthorized",
-    "forbidden",
-    "bad_request",
-    "unavailable",
-    "upstream_error",
-];
+const DECISIONS: [&str; 11] = crate::decision::Decision::LABELS;
 
 fn decision_slot(decision: &str) -> Option<usize> {
     DECISIONS.iter().position(|d| *d == decision)

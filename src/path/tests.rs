@@ -226,11 +226,11 @@ fn every_refusal_has_a_distinct_stable_reason_id_and_a_sentence() {
         EmptySegment,
         UnicodeLookalike,
     ];
-    let ids: std::collections::HashSet<&str> = all.iter().map(|e| e.as_str()).collect();
+    let ids: std::collections::HashSet<&str> = all.iter().map(|e| e.reason().as_str()).collect();
     assert_eq!(ids.len(), all.len());
-    assert_eq!(EncodedSlash.as_str(), "path_encoded_slash");
+    assert_eq!(EncodedSlash.reason().as_str(), "path_encoded_slash");
     for error in all {
-        assert!(error.as_str().starts_with("path_"));
+        assert!(error.reason().as_str().starts_with("path_"));
         assert!(error.to_string().contains("path"), "{error}");
     }
 }

@@ -14,25 +14,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// `[limits] http2_max_pings`, `http2_max_settings` and `http2_flood_window`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FloodLimits {
-    /// Non-ACK PING frames allowed per window.
-    pub max_pings: u32,
-    /// Non-ACK SETTINGS frames allowed per window.
-    pub max_settings: u32,
-    pub window: Duration,
-}
-
-impl Default for FloodLimits {
-    fn default() -> Self {
-        FloodLimits {
-            max_pings: 100,
-            max_settings: 100,
-            window: Duration::from_secs(10),
-        }
-    }
-}
+pub use crate::config::FloodLimits;
 
 /// Which limit a client passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

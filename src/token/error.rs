@@ -1,5 +1,7 @@
 //! The one error type of the token stage: every way a request's credential can fail, with a
-//! stable metric label (`as_str`) and a stable reason id for JSON bodies (`reason`).
+//! stable metric label (`as_str`, the `result` label of
+//! `doorman_token_verifications_total`, fixed by the metrics contract) and the [`Reason`] a
+//! refusal gives (`reason`).
 //!
 //! The labels and reason ids are part of doorman's outside contract (metrics, JSON error
 //! bodies, logs): they must never change once released, and a variant must never carry data
@@ -7,6 +9,8 @@
 //! here).
 
 use thiserror::Error;
+
+use crate::reason::Reason;
 
 /// Why a request has no usable session token.
 ///
@@ -92,30 +96,30 @@ impl TokenError {
     }
 
     /// Stable reason id for JSON error bodies (`{"error": …, "reason": …}`).
-    pub const fn reason(self) -> &'static str {
+    pub const fn reason(self) -> Reason {
         match self {
-            TokenError::Missing => "token_missing",
-            TokenError::TooLarge => "token_too_large",
-            TokenError::Malformed => "token_malformed",
-            TokenError::BadAlgorithm => "token_bad_algorithm",
-            TokenError::TokenType => "token_type_mismatch",
-            TokenError::UnknownKid => "token_unknown_kid",
-            TokenError::BadSignature => "token_bad_signature",
-            TokenError::Claims => "token_invalid_claims",
-            TokenError::BadIssuer => "token_bad_issuer",
-            TokenError::BadAuthorizedParty => "token_bad_azp",
-            TokenError::MissingSession => "token_missing_sid",
-            TokenError::Expired => "token_expired",
-            TokenError::NotYetValid => "token_not_yet_valid",
-            TokenError::IssuedInFuture => "token_issued_in_future",
-            TokenError::SessionPending => "session_pending",
-            TokenError::KeysUnavailable => "keys_unavailable",
+            TokenError::Missing => Reason::TokenMissing,
+            TokenError::TooLarge => Reason::TokenTooLarge,
+            TokenError::Malformed => Reason::TokenMalformed,
+            TokenError::BadAlgorithm => Reason::TokenBadAlgorithm,
+            TokenError::TokenType => Reason::TokenTypeMismatch,
+            TokenError::UnknownKid => Reason::TokenUnknownKid,
+            TokenError::BadSignature => Reason::TokenBadSignature,
+            TokenError::Claims => Reason::TokenInvalidClaims,
+            TokenError::BadIssuer => Reason::TokenBadIssuer,
+            TokenError::BadAuthorizedParty => Reason::TokenBadAzp,
+            TokenError::MissingSession => Reason::TokenMissingSid,
+            TokenError::Expired => Reason::TokenExpired,
+            TokenError::NotYetValid => Reason::TokenNotYetValid,
+            TokenError::IssuedInFuture => Reason::TokenIssuedInFuture,
+            TokenError::SessionPending => Reason::SessionPending,
+            TokenError::KeysUnavailable => Reason::KeysUnavailable,
         }
     }
 
     /// True when the failure is doorman's (no keys to verify with): answer 503, not 401.
-    pub const fn is_server_fault(self) -> bool {
-        matches!(self, TokenError::KeysUnavailable)
+    pub fn is_server_fault(self) -> bool {
+        self.reason().fault() == crate::reason::Fault::Doorman
     }
 }
 
@@ -127,7 +131,10 @@ mod tests {
     #[test]
     fn labels_and_reasons_are_unique_and_snake_case() {
         let labels: HashSet<_> = TokenError::ALL.iter().map(|e| e.as_str()).collect();
-        let reasons: HashSet<_> = TokenError::ALL.iter().map(|e| e.reason()).collect();
+        let reasons: HashSet<_> = TokenError::ALL
+            .iter()
+            .map(|e| e.reason().as_str())
+            .collect();
         assert_eq!(labels.len(), TokenError::ALL.len());
         assert_eq!(reasons.len(), TokenError::ALL.len());
         for s in labels.iter().chain(reasons.iter()) {
@@ -163,7 +170,7 @@ mod tests {
         ];
         for (err, label, reason) in table {
             assert_eq!(err.as_str(), label);
-            assert_eq!(err.reason(), reason);
+            assert_eq!(err.reason().as_str(), reason);
         }
     }
 

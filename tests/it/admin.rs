@@ -28,10 +28,7 @@ async fn metrics_count_requests_by_route_and_decision_without_secrets() {
     let h = Harness::start().await;
     let t = token(&claims());
     for _ in 0..3 {
-        let mut req = h.client.request("GET", "/dashboard");
-        req.headers_mut()
-            .insert("authorization", format!("Bearer {t}").parse().unwrap());
-        h.client.send(req).await;
+        h.client.api("GET", "/dashboard", &t).await;
     }
     h.client.get("/api/projects").await;
     let text = h.metrics().await;

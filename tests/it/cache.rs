@@ -3,22 +3,13 @@
 //! fresh verification would refuse it: past `exp` by the test clock, or once a JWKS rotation
 //! removed its key. Refused tokens are never cached.
 
-use crate::support::{claims, other_key, token, with, Harness, BASE_CONFIG, NOW};
+use crate::support::{claims, other_key, outcome, token, with, Harness, BASE_CONFIG, NOW};
 use doorman::mint::mint;
 use serde_json::json;
 
 /// Status and (for refusals) reason of a protected API request with `jwt`.
 async fn call(h: &Harness, jwt: &str) -> (u16, String) {
-    let mut req = h.client.request("GET", "/api/projects/1");
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {jwt}").parse().unwrap());
-    let reply = h.client.send(req).await;
-    let reason = if reply.status == 200 {
-        String::new()
-    } else {
-        reply.reason()
-    };
-    (reply.status.as_u16(), reason)
+    outcome(&h.client.api("GET", "/api/projects/1", jwt).await)
 }
 
 /// The value of an unlabelled counter in the metrics text.

@@ -186,7 +186,7 @@ fn token_mint_prints_a_token_that_verifies() {
     let jwt = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let keys = doorman::keys::KeySet::from_pem(&key.public_key_pem().unwrap()).unwrap();
     let opts = doorman::token::verify::VerifyOptions::new("https://c.example");
-    let now = doorman::clock::Clock::now_unix(&doorman::clock::SystemClock);
+    let now = crate::support::wall_now();
     let claims = doorman::token::verify_with_keys(&jwt, &keys, &opts, now, 16384).unwrap();
     assert_eq!(claims.sub, "user_1");
     assert!(claims.exp >= now + 290 && claims.exp <= now + 310);

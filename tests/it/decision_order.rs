@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{claims, token, with, without, Harness, NOW};
+use crate::support::{claims, token, with, without, Harness, RequestExt, NOW};
 
 /// How the client presents itself.
 #[derive(Clone, Copy, Debug)]
@@ -461,10 +461,7 @@ async fn run_all(h2: bool) {
             }
         }
         if let Some(claims) = &c.token {
-            req.headers_mut().insert(
-                "authorization",
-                format!("Bearer {}", token(claims)).parse().unwrap(),
-            );
+            req = req.bearer(&token(claims));
         }
         let reply = if h2 {
             h.client.send_h2(req).await
@@ -574,12 +571,7 @@ async fn header_token_wins_over_cookie_even_when_invalid() {
 async fn a_token_stops_working_once_the_clock_passes_exp_plus_skew() {
     let h = Harness::start().await;
     let jwt = token(&claims()); // exp = NOW + 55, skew 5 s
-    let call = || async {
-        let mut req = h.client.request("GET", "/api/projects/1");
-        req.headers_mut()
-            .insert("authorization", format!("Bearer {jwt}").parse().unwrap());
-        h.client.send(req).await
-    };
+    let call = || async { h.client.api("GET", "/api/projects/1", &jwt).await };
     assert_eq!(call().await.status, 200);
     h.clock.set(NOW + 59);
     assert_eq!(call().await.status, 200, "inside the skew");

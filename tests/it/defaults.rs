@@ -7,8 +7,10 @@ use std::net::SocketAddr;
 use doorman::echo::Echo;
 use serde_json::json;
 
-use crate::hostile::{api, assert_nothing_forwarded, navigate, outcome, refused};
-use crate::support::{claims, token, with, Harness, JwksServer, BASE_CONFIG, KID};
+use crate::support::{
+    assert_nothing_forwarded, claims, outcome, refused, token, with, Harness, JwksServer,
+    RequestExt, BASE_CONFIG, KID,
+};
 
 /// BASE_CONFIG with its `[defaults]` replaced by `defaults`.
 fn config(defaults: &str) -> String {
@@ -29,16 +31,20 @@ fn not_onboarded() -> String {
 async fn defaults_onboarding_skip_reaches_routes_that_do_not_set_onboarding() {
     let h = Harness::with_config(&config("onboarding = \"skip\"")).await;
     // /dashboard/** sets nothing: it used to require onboarding and redirect.
-    let reply = api(&h, "GET", "/dashboard/home", &not_onboarded()).await;
+    let reply = h
+        .client
+        .api("GET", "/dashboard/home", &not_onboarded())
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let seen = h.echo.last().expect("forwarded");
     assert_eq!(seen.target, "/dashboard/home");
     assert_eq!(seen.header("x-user-id").as_deref(), Some("user_1"));
     // A route that sets onboarding keeps its own: /onboarding/** is incomplete_only.
-    let req = navigate(crate::hostile::bearer(
-        h.client.request("GET", "/onboarding/step"),
-        &token(&claims()),
-    ));
+    let req = h
+        .client
+        .request("GET", "/onboarding/step")
+        .bearer(&token(&claims()))
+        .navigate();
     let reply = h.client.send(req).await;
     assert_eq!(reply.status, 302, "an onboarded user is sent on");
 }
@@ -48,7 +54,7 @@ async fn defaults_respond_api_reaches_routes_that_do_not_set_respond() {
     let h = Harness::with_config(&config("respond = \"api\"")).await;
     let reply = h
         .client
-        .send(navigate(h.client.request("GET", "/dashboard/home")))
+        .send(h.client.request("GET", "/dashboard/home").navigate())
         .await;
     assert_eq!(
         outcome(&reply),
@@ -86,7 +92,7 @@ async fn defaults_upstream_reaches_routes_that_do_not_set_upstream() {
 async fn defaults_mode_report_reaches_routes_that_do_not_set_mode() {
     let h = Harness::with_config(&config("mode = \"report\"")).await;
     // /admin/** needs the admin role: in report mode the denial is logged, not enforced.
-    let reply = api(&h, "GET", "/admin/users", &token(&claims())).await;
+    let reply = h.client.api("GET", "/admin/users", &token(&claims())).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(h.echo.last().expect("forwarded").target, "/admin/users");
     let metrics = h.metrics().await;
@@ -105,10 +111,13 @@ async fn defaults_access_deny_closes_unmatched_paths_but_not_routes_without_acce
     // `access` is the one key routes do not inherit: /dashboard/** (no access) stays
     // signed_in, while a path no route matches is denied.
     let h = Harness::with_config(&config("access = \"deny\"")).await;
-    let reply = api(&h, "GET", "/dashboard/home", &token(&claims())).await;
+    let reply = h
+        .client
+        .api("GET", "/dashboard/home", &token(&claims()))
+        .await;
     assert_eq!(reply.status, 200);
     assert_eq!(h.echo.last().expect("forwarded").target, "/dashboard/home");
-    let reply = api(&h, "GET", "/unlisted", &token(&claims())).await;
+    let reply = h.client.api("GET", "/unlisted", &token(&claims())).await;
     assert_eq!(outcome(&reply), refused(403, "route_denied"));
     assert_eq!(h.echo.count(), 1, "the unmatched path was forwarded");
 }

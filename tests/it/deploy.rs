@@ -135,12 +135,13 @@ async fn metrics_after_some_of_everything() -> String {
     assert!(running.wait_ready(Duration::from_secs(10)).await);
 
     let client = Client::new(running.addr);
-    let mut req = client.request("GET", "/dashboard");
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", token(&claims())).parse().unwrap(),
+    assert_eq!(
+        client
+            .api("GET", "/dashboard", &token(&claims()))
+            .await
+            .status,
+        200
     );
-    assert_eq!(client.send(req).await.status, 200);
     assert_eq!(client.get("/api/projects").await.status, 401);
     assert_eq!(client.get("/dead/x").await.status, 502);
     assert_eq!(client.get("/beta/x").await.status, 200);

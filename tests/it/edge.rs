@@ -12,7 +12,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::process::temp_dir;
-use crate::support::{claims, token, Harness, BASE_CONFIG};
+use crate::support::{claims, token, Harness, RequestExt, BASE_CONFIG};
 
 /// A test CA and a `localhost` certificate it signed, as PEM files.
 pub(crate) struct TestPki {
@@ -97,13 +97,10 @@ async fn https_with_h2_and_http1_by_alpn_forwards_with_proto_https() {
     let port = h.doorman.addr.port();
     for h2 in [true, false] {
         let client = tls_client(&pki.ca_pem, h2);
-        let mut req = http::Request::get(format!("https://localhost:{port}/dashboard"))
+        let req = http::Request::get(format!("https://localhost:{port}/dashboard"))
             .body(Full::new(Bytes::new()))
-            .unwrap();
-        req.headers_mut().insert(
-            "authorization",
-            format!("Bearer {}", token(&claims())).parse().unwrap(),
-        );
+            .unwrap()
+            .bearer(&token(&claims()));
         let resp = client.request(req).await.unwrap();
         assert_eq!(
             resp.version(),
@@ -141,9 +138,10 @@ async fn bodies_over_max_body_bytes_are_413_declared_or_streamed() {
     let h = Harness::with_config(&config).await;
     let jwt = token(&claims());
     // Declared too large: refused before anything reaches the upstream.
-    let mut req = h.client.request("POST", "/api/onboarding/step");
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {jwt}").parse().unwrap());
+    let mut req = h
+        .client
+        .request("POST", "/api/onboarding/step")
+        .bearer(&jwt);
     *req.body_mut() = Full::new(Bytes::from(vec![b'x'; 4096]));
     let reply = h.client.send(req).await;
     assert_eq!(
@@ -152,9 +150,10 @@ async fn bodies_over_max_body_bytes_are_413_declared_or_streamed() {
     );
     assert_eq!(h.echo.count(), 0);
     // Within the limit: forwarded whole.
-    let mut req = h.client.request("POST", "/api/onboarding/step");
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {jwt}").parse().unwrap());
+    let mut req = h
+        .client
+        .request("POST", "/api/onboarding/step")
+        .bearer(&jwt);
     *req.body_mut() = Full::new(Bytes::from(vec![b'x'; 1000]));
     assert_eq!(h.client.send(req).await.status, 200);
     assert_eq!(h.echo.last().unwrap().body.len(), 1000);
@@ -163,7 +162,7 @@ async fn bodies_over_max_body_bytes_are_413_declared_or_streamed() {
     let raw = format!(
         "POST /api/onboarding/step HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {jwt}\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n{chunk}\r\n258\r\n{chunk}\r\n0\r\n\r\n"
     );
-    let answer = h.client.raw(raw.as_bytes()).await;
+    let answer = h.client.send_raw(raw.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(
         h.echo.seen().iter().all(|s| s.body.len() <= 1024),
@@ -194,7 +193,7 @@ async fn connections_over_max_connections_get_503_and_close() {
     }
     let answer = h
         .client
-        .raw(b"GET /public/x HTTP/1.1\r\nHost: a\r\n\r\n")
+        .send_raw(b"GET /public/x HTTP/1.1\r\nHost: a\r\n\r\n")
         .await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("too_many_connections"));
@@ -204,7 +203,7 @@ async fn connections_over_max_connections_get_503_and_close() {
     let mut ok = false;
     for _ in 0..200 {
         if h.client
-            .raw(b"GET /public/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            .send_raw(b"GET /public/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
             .await
             .starts_with("HTTP/1.1 200")
         {
@@ -282,7 +281,7 @@ async fn websocket_upgrades_are_authorized_then_tunnelled_both_ways() {
         format!("GET /dashboard/live HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-User-Id: spoofed\r\n{auth}\r\n")
     };
     // Without a token: refused before any upgrade reaches the upstream.
-    let answer = h.client.raw(handshake(None).as_bytes()).await;
+    let answer = h.client.send_raw(handshake(None).as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     assert!(heads.try_recv().is_err());
     // With a token: 101, then bytes flow both ways through doorman.

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use tokio::net::TcpListener;
 
-use crate::support::{claims, key, token, Harness, JwksServer, BASE_CONFIG, KID};
+use crate::support::{claims, key, token, Harness, JwksServer, RequestExt, BASE_CONFIG, KID};
 
 #[tokio::test]
 async fn request_body_query_and_method_reach_the_upstream_unchanged() {
@@ -15,10 +15,7 @@ async fn request_body_query_and_method_reach_the_upstream_unchanged() {
     let body = vec![b'x'; 3 * 1024 * 1024];
     let mut req = h.client.request("POST", "/api/onboarding/step?x=1&y=%2F");
     *req.body_mut() = Full::new(Bytes::from(body.clone()));
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", token(&claims())).parse().unwrap(),
-    );
+    req = req.bearer(&token(&claims()));
     req.headers_mut()
         .insert("content-type", "application/octet-stream".parse().unwrap());
     let reply = h.client.send(req).await;

@@ -5,7 +5,9 @@ use base64::Engine;
 use serde_json::json;
 
 use crate::support::clerk_api::{FakeClerk, SECRET_KEY};
-use crate::support::{claims, key, token, with, Harness, JwksServer, BASE_CONFIG, KID, NOW};
+use crate::support::{
+    claims, key, token, with, Harness, JwksServer, RequestExt, BASE_CONFIG, KID, NOW,
+};
 
 fn publishable_key() -> String {
     format!(
@@ -176,11 +178,7 @@ async fn api_requests_never_get_a_handshake() {
         (401, "token_expired".to_string())
     );
     // A header token on a document request: no handshake either.
-    let mut req = document(&h, "/dashboard", &format!("__client_uat={}", NOW - 100));
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", expired()).parse().unwrap(),
-    );
+    let req = document(&h, "/dashboard", &format!("__client_uat={}", NOW - 100)).bearer(&expired());
     assert_eq!(h.client.send(req).await.status, 302);
     assert!(clerk.handshakes().is_empty());
 }

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{claims, token, with, Harness};
+use crate::support::{claims, token, with, Harness, RequestExt};
 
 const SPOOFED: &[(&str, &str)] = &[
     ("X-User-Id", "user_admin"),
@@ -69,10 +69,7 @@ async fn identity_headers_replace_spoofed_ones_for_a_valid_token() {
     );
     let mut req = h.client.request("GET", "/dashboard");
     spoof(&mut req);
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", token(&claims)).parse().unwrap(),
-    );
+    req = req.bearer(&token(&claims));
     // Try to make doorman drop its own header by naming it in Connection.
     req.headers_mut().insert(
         "connection",
@@ -163,10 +160,7 @@ async fn renamed_identity_headers_are_used_and_their_spoofs_stripped() {
         .insert("x_auth_user", "user_evil".parse().unwrap());
     req.headers_mut()
         .insert("x-internal-secret", "1".parse().unwrap());
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", token(&claims())).parse().unwrap(),
-    );
+    req = req.bearer(&token(&claims()));
     h.client.send(req).await;
     let seen = h.echo.last().unwrap();
     assert_eq!(seen.header_all("x-auth-user"), vec!["user_1"]);
@@ -186,12 +180,7 @@ async fn claim_values_that_are_not_plain_ascii_are_not_sent_as_headers() {
         "/metadata/roles",
         json!(["ok", "bad,role", "caf\u{e9}"]),
     );
-    let mut req = h.client.request("GET", "/dashboard");
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", token(&claims)).parse().unwrap(),
-    );
-    let reply = h.client.send(req).await;
+    let reply = h.client.api("GET", "/dashboard", &token(&claims)).await;
     assert_eq!(reply.status, 200);
     let seen = h.echo.last().unwrap();
     assert!(seen.header("x-user-type").is_none());

@@ -6,7 +6,7 @@ use futures_like::join_all;
 use serde_json::json;
 
 use crate::support::jwks_server::Mode;
-use crate::support::{claims, key, other_key, Harness, KID};
+use crate::support::{claims, key, other_key, outcome, Harness, KID};
 use doorman::mint::mint;
 
 mod futures_like {
@@ -25,16 +25,7 @@ mod futures_like {
 }
 
 async fn status_with(h: &Harness, jwt: &str) -> (u16, String) {
-    let mut req = h.client.request("GET", "/api/projects/1");
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {jwt}").parse().unwrap());
-    let reply = h.client.send(req).await;
-    let reason = if reply.status == 200 {
-        String::new()
-    } else {
-        reply.reason()
-    };
-    (reply.status.as_u16(), reason)
+    outcome(&h.client.api("GET", "/api/projects/1", jwt).await)
 }
 
 #[tokio::test]
@@ -49,10 +40,11 @@ async fn a_new_kid_is_fetched_once_for_a_burst_of_concurrent_requests() {
             let client = client.clone();
             let jwt = jwt.clone();
             async move {
-                let mut req = client.request("GET", "/api/projects/1");
-                req.headers_mut()
-                    .insert("authorization", format!("Bearer {jwt}").parse().unwrap());
-                client.send(req).await.status.as_u16()
+                client
+                    .api("GET", "/api/projects/1", &jwt)
+                    .await
+                    .status
+                    .as_u16()
             }
         })
         .collect();

@@ -10,7 +10,9 @@ use std::time::Duration;
 use tokio::time::{advance, pause, resume};
 
 use crate::support::jwks_server::Mode;
-use crate::support::{claims, key, other_key, Client, Harness, BASE_CONFIG, KID};
+use crate::support::{
+    claims, key, other_key, outcome, Client, Harness, RequestExt, BASE_CONFIG, KID,
+};
 use doorman::mint::mint;
 
 fn config(extra: &str) -> String {
@@ -38,27 +40,10 @@ async fn jump(d: Duration) {
     resume();
 }
 
-/// A new connection per call: jumping the clock expires idle keep-alive connections.
-fn fresh(h: &Harness) -> Client {
-    Client::new(h.client.addr)
-}
-
+/// On a fresh client: jumping the clock expires idle keep-alive connections.
 async fn status(h: &Harness, kid: &str, key: &doorman::mint::SigningKey) -> (u16, String) {
-    let client = fresh(h);
-    let mut req = client.request("GET", "/api/projects/1");
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", mint(key, kid, &claims()).unwrap())
-            .parse()
-            .unwrap(),
-    );
-    let reply = client.send(req).await;
-    let reason = if reply.status == 200 {
-        String::new()
-    } else {
-        reply.reason()
-    };
-    (reply.status.as_u16(), reason)
+    let jwt = mint(key, kid, &claims()).unwrap();
+    outcome(&h.fresh_client().api("GET", "/api/projects/1", &jwt).await)
 }
 
 #[tokio::test]
@@ -122,16 +107,12 @@ async fn a_failing_endpoint_is_retried_with_backoff_and_known_keys_serve_until_m
         (503, "keys_unavailable".into())
     );
     assert_eq!(admin().get("/readyz").await.status, 503);
-    let mut page = fresh(&h).request("GET", "/dashboard");
-    page.headers_mut()
-        .insert("sec-fetch-mode", "navigate".parse().unwrap());
-    page.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", mint(key(), KID, &claims()).unwrap())
-            .parse()
-            .unwrap(),
-    );
-    assert_eq!(fresh(&h).send(page).await.status, 503);
+    let page = h
+        .fresh_client()
+        .request("GET", "/dashboard")
+        .navigate()
+        .bearer(&mint(key(), KID, &claims()).unwrap());
+    assert_eq!(h.fresh_client().send(page).await.status, 503);
     assert_eq!(
         h.echo.count(),
         1,

@@ -15,7 +15,9 @@ use doorman::echo::Echo;
 use serde_json::Value;
 
 use crate::support::process::{sigterm, spawn_binary, temp_dir, wait_ready};
-use crate::support::{claims, key, token, Client, JwksServer, BASE_CONFIG, KID, NOW};
+use crate::support::{
+    claims, key, live_claims, token, Client, JwksServer, RequestExt, BASE_CONFIG, KID, NOW,
+};
 
 /// The base config with real addresses written in (a file has no test env to read).
 fn config_text(jwks: &JwksServer, echo: &Echo) -> String {
@@ -61,15 +63,6 @@ async fn start_from_file(extra: &str) -> FileHarness {
     }
 }
 
-fn with_token(c: &Client, path: &str) -> http::Request<http_body_util::Full<bytes::Bytes>> {
-    let mut req = c.request("GET", path);
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", token(&claims())).parse().unwrap(),
-    );
-    req
-}
-
 const EXTRA_ROUTE_A: &str =
     "\n[[routes]]\nname = \"reports\"\npath = \"/reports/**\"\nrespond = \"api\"\n";
 const EXTRA_ROUTE_B: &str = "\n[[routes]]\nname = \"reports\"\npath = \"/reports/**\"\nrespond = \"api\"\nroles_any = [\"auditor\"]\n";
@@ -91,7 +84,7 @@ async fn reload_under_load_fails_no_request_and_invalid_configs_are_rejected_who
         );
         load.push(tokio::spawn(async move {
             while !stop.load(Ordering::SeqCst) {
-                let reply = client.send(with_token(&client, "/dashboard")).await;
+                let reply = client.api("GET", "/dashboard", &token(&claims())).await;
                 if reply.status != 200 {
                     failures.fetch_add(1, Ordering::SeqCst);
                 }
@@ -147,7 +140,7 @@ async fn reload_under_load_fails_no_request_and_invalid_configs_are_rejected_who
         "requests failed during reloads"
     );
     // The last good config (roles_any on /reports) is the one serving.
-    let reply = h.client.send(with_token(&h.client, "/reports/q3")).await;
+    let reply = h.client.api("GET", "/reports/q3", &token(&claims())).await;
     assert_eq!(
         (reply.status.as_u16(), reply.reason()),
         (403, "role_missing".to_string())
@@ -180,7 +173,7 @@ async fn a_change_to_the_config_file_is_picked_up_by_the_watcher() {
     let h = start_from_file(EXTRA_ROUTE_A).await;
     assert_eq!(
         h.client
-            .send(with_token(&h.client, "/reports/q3"))
+            .api("GET", "/reports/q3", &token(&claims()))
             .await
             .status,
         200
@@ -189,7 +182,7 @@ async fn a_change_to_the_config_file_is_picked_up_by_the_watcher() {
     let mut picked_up = false;
     for _ in 0..500 {
         if h.client
-            .send(with_token(&h.client, "/reports/q3"))
+            .api("GET", "/reports/q3", &token(&claims()))
             .await
             .status
             == 403
@@ -205,7 +198,10 @@ async fn a_change_to_the_config_file_is_picked_up_by_the_watcher() {
 #[tokio::test]
 async fn report_mode_forwards_while_counting_what_it_would_have_done() {
     let h = start_from_file("\n[[routes]]\nname = \"new-rule\"\npath = \"/beta/**\"\nrespond = \"api\"\nmode = \"report\"\nroles_any = [\"beta_tester\"]\n").await;
-    let reply = h.client.send(with_token(&h.client, "/beta/feature")).await;
+    let reply = h
+        .client
+        .api("GET", "/beta/feature", &token(&claims()))
+        .await;
     assert_eq!(reply.status, 200, "report mode must forward");
     assert_eq!(
         h.echo.last().unwrap().header("x-user-id").as_deref(),
@@ -263,11 +259,11 @@ async fn every_contract_metric_is_present_and_moves_with_traffic() {
     let h = start_from_file("").await;
     let admin = Client::new(h.running.admin_addr);
     // Touch every family once so each has a series, then scrape.
-    h.client.send(with_token(&h.client, "/dashboard")).await;
+    h.client.api("GET", "/dashboard", &token(&claims())).await;
     h.running.reload().await.unwrap().unwrap();
     let before = samples(&admin.get("/metrics").await.text());
     for _ in 0..20 {
-        h.client.send(with_token(&h.client, "/dashboard")).await;
+        h.client.api("GET", "/dashboard", &token(&claims())).await;
         h.client.get("/api/projects").await;
     }
     let text = admin.get("/metrics").await.text();
@@ -315,19 +311,12 @@ async fn json_log_lines_carry_the_fields_and_never_the_token() {
     wait_ready(&p.admin).await;
     let client = Client::new(p.addr.parse().unwrap());
     // The binary uses the real clock: mint a token valid now.
-    let now = doorman::clock::Clock::now_unix(&doorman::clock::SystemClock);
-    let mut live = claims();
-    for (k, v) in [("exp", now + 60), ("iat", now), ("nbf", now - 10)] {
-        live[k] = serde_json::json!(v);
-    }
-    let jwt = doorman::mint::mint(key(), KID, &live).unwrap();
-    let mut req = client.request("GET", "/dashboard?secret_query=1");
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {jwt}").parse().unwrap());
-    req.headers_mut()
-        .insert("cookie", format!("__session={jwt}").parse().unwrap());
-    req.headers_mut()
-        .insert("x-request-id", "req-42".parse().unwrap());
+    let jwt = token(&live_claims(60));
+    let req = client
+        .request("GET", "/dashboard?secret_query=1")
+        .bearer(&jwt)
+        .cookie(&format!("__session={jwt}"))
+        .with_header("x-request-id", "req-42");
     let reply = client.send(req).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.header("x-request-id"), Some("req-42"));

@@ -7,9 +7,10 @@ use doorman::clock::ManualClock;
 use doorman::config::Config;
 use doorman::echo::Echo;
 
-use crate::support::Client;
+use crate::support::{outcome, Client};
 
-const NOW: i64 = 1_666_648_250;
+/// The instant Clerk's fixtures were minted for (their own clock, not the suite's `NOW`).
+const FIXTURE_NOW: i64 = 1_666_648_250;
 
 fn fixture(name: &str) -> String {
     let path = format!(
@@ -62,17 +63,7 @@ onboarding = "skip"
 }
 
 async fn call(running: &doorman::app::Running, jwt: &str) -> (u16, String) {
-    let client = Client::new(running.addr);
-    let mut req = client.request("GET", "/anything");
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {jwt}").parse().unwrap());
-    let reply = client.send(req).await;
-    let reason = if reply.status == 200 {
-        String::new()
-    } else {
-        reply.reason()
-    };
-    (reply.status.as_u16(), reason)
+    outcome(&Client::new(running.addr).api("GET", "/anything", jwt).await)
 }
 
 const JWKS: &str = "jwks_file = \"{dir}/mockJwks.json\"";
@@ -82,7 +73,7 @@ const OTHER_PEM: &str = "public_key_file = \"{dir}/someOtherPublicKey.pem\"";
 #[tokio::test]
 async fn mock_jwt_is_accepted_with_the_jwks_and_with_the_pem_key() {
     for key in [JWKS, PEM] {
-        let (running, echo) = start(key, "5s", NOW).await;
+        let (running, echo) = start(key, "5s", FIXTURE_NOW).await;
         assert_eq!(
             call(&running, &fixture("mockJwt.jwt")).await,
             (200, String::new()),
@@ -102,7 +93,7 @@ async fn mock_jwt_is_accepted_with_the_jwks_and_with_the_pem_key() {
 
 #[tokio::test]
 async fn mock_expired_jwt_is_expired() {
-    let (running, _) = start(JWKS, "5s", NOW).await;
+    let (running, _) = start(JWKS, "5s", FIXTURE_NOW).await;
     assert_eq!(
         call(&running, &fixture("mockExpiredJwt.jwt")).await,
         (401, "token_expired".into())
@@ -111,7 +102,7 @@ async fn mock_expired_jwt_is_expired() {
 
 #[tokio::test]
 async fn tampered_and_malformed_fixtures_fail_the_signature() {
-    let (running, echo) = start(JWKS, "5s", NOW).await;
+    let (running, echo) = start(JWKS, "5s", FIXTURE_NOW).await;
     for name in ["mockInvalidSignatureJwt.jwt", "mockMalformedJwt.jwt"] {
         assert_eq!(
             call(&running, &fixture(name)).await,
@@ -124,7 +115,7 @@ async fn tampered_and_malformed_fixtures_fail_the_signature() {
 
 #[tokio::test]
 async fn mock_jwt_against_another_key_fails_the_signature() {
-    let (running, _) = start(OTHER_PEM, "5s", NOW).await;
+    let (running, _) = start(OTHER_PEM, "5s", FIXTURE_NOW).await;
     assert_eq!(
         call(&running, &fixture("mockJwt.jwt")).await,
         (401, "token_bad_signature".into())

@@ -8,7 +8,10 @@ use doorman::webhook::svix::Secret;
 use serde_json::{json, Value};
 
 use crate::support::process::{spawn_binary, wait_ready};
-use crate::support::{claims, token, with, Client, Harness, BASE_CONFIG, NOW};
+use crate::support::{
+    claims, live_claims, outcome, token, wall_now, with, Client, Harness, RequestExt, BASE_CONFIG,
+    NOW,
+};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -40,16 +43,7 @@ fn delivery(
 }
 
 async fn call(client: &Client, jwt: &str) -> (u16, String) {
-    let mut req = client.request("GET", "/api/projects/1");
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {jwt}").parse().unwrap());
-    let reply = client.send(req).await;
-    let reason = if reply.status == 200 {
-        String::new()
-    } else {
-        reply.reason()
-    };
-    (reply.status.as_u16(), reason)
+    outcome(&client.api("GET", "/api/projects/1", jwt).await)
 }
 
 #[tokio::test]
@@ -69,11 +63,11 @@ async fn a_revoked_session_is_refused_from_the_next_request() {
     assert_eq!(reply.status, 204);
     assert_eq!(call(&h.client, &jwt).await, (401, "session_revoked".into()));
     // A page gets the sign-in redirect; another session of the same user still works.
-    let mut page = h.client.request("GET", "/dashboard");
-    page.headers_mut()
-        .insert("sec-fetch-mode", "navigate".parse().unwrap());
-    page.headers_mut()
-        .insert("authorization", format!("Bearer {jwt}").parse().unwrap());
+    let page = h
+        .client
+        .request("GET", "/dashboard")
+        .navigate()
+        .bearer(&jwt);
     assert_eq!(h.client.send(page).await.status, 302);
     assert_eq!(
         call(&h.client, &token(&with(claims(), "/sid", json!("sess_2"))))
@@ -315,22 +309,9 @@ impl Drop for Redis {
     }
 }
 
-fn now() -> i64 {
-    doorman::clock::Clock::now_unix(&doorman::clock::SystemClock)
-}
-
 /// A token valid now (the binaries use the real clock).
 fn live_token(sid: &str) -> String {
-    let n = now();
-    token(&with(
-        with(
-            with(with(claims(), "/iat", json!(n)), "/nbf", json!(n - 10)),
-            "/exp",
-            json!(n + 300),
-        ),
-        "/sid",
-        json!(sid),
-    ))
+    token(&with(live_claims(300), "/sid", json!(sid)))
 }
 
 async fn until(deadline: Duration, mut check: impl AsyncFnMut() -> bool) -> Option<Duration> {
@@ -384,7 +365,7 @@ async fn replicas_share_revocations_through_redis() {
         ca.send(delivery(
             &ca,
             "msg_r1",
-            now(),
+            wall_now(),
             &json!({"type": "session.revoked", "data": {"id": "sess_a"}})
         ))
         .await
@@ -429,7 +410,7 @@ async fn replicas_share_revocations_through_redis() {
         ca.send(delivery(
             &ca,
             "msg_r2",
-            now(),
+            wall_now(),
             &json!({"type": "session.revoked", "data": {"id": "sess_b"}})
         ))
         .await

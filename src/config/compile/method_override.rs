@@ -2,7 +2,7 @@
 //! `[defaults]` and `[[routes]]` (routes without one take `[defaults]`'s, which is `refuse`).
 
 use super::*;
-use crate::method_override::{Params, MAX_PARAM_LEN};
+use crate::config::override_params::{Params, MAX_PARAM_LEN};
 
 const MODES: &[(&str, MethodOverride)] = &[
     ("refuse", MethodOverride::Refuse),
@@ -78,8 +78,8 @@ pub(super) fn apply(
 
 #[cfg(test)]
 mod tests {
+    use crate::config::override_params::Params;
     use crate::config::{Config, MethodOverride};
-    use crate::method_override::Params;
 
     const BASE: &str = r#"
 [clerk]

@@ -246,7 +246,7 @@ pub(super) fn compile_limits(raw: &RawLimits, p: &mut Problems) -> Limits {
             bytes_per_second: min_rate.max(1),
         },
         response_write_timeout,
-        http2_flood: crate::server::FloodLimits {
+        http2_flood: crate::config::FloodLimits {
             max_pings,
             max_settings,
             window: flood_window,

@@ -6,10 +6,11 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 
-use crate::decision::{reason, Decision};
+use crate::decision::Decision;
 use crate::method_override::body::{Refused, Scan, ScannedBody, Verdict};
 use crate::method_override::urlencoded::UrlScanner;
 use crate::method_override::{Judge, Params};
+use crate::reason::Reason;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 type Frames = futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, BoxError>>>;
@@ -37,7 +38,7 @@ fn member() -> Judge {
         value
             .eq_ignore_ascii_case(b"DELETE")
             .then_some(Decision::Forbidden {
-                reason: reason::ROLE_MISSING,
+                reason: Reason::RoleMissing,
             })
     })
 }
@@ -68,7 +69,7 @@ async fn the_chunk_that_completes_an_override_key_is_withheld_and_the_body_fails
     assert_eq!(
         verdict.get(),
         Some(&Decision::BadRequest {
-            reason: reason::METHOD_OVERRIDE
+            reason: Reason::MethodOverride
         })
     );
 }
@@ -100,7 +101,7 @@ async fn authorize_mode_withholds_every_chunk_of_a_refused_value_and_leaves_its_
     assert_eq!(
         verdict.get(),
         Some(&Decision::Forbidden {
-            reason: reason::ROLE_MISSING
+            reason: Reason::RoleMissing
         })
     );
 }

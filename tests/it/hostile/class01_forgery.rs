@@ -12,8 +12,10 @@ use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use base64::Engine;
 use serde_json::json;
 
-use super::{api, assert_nothing_forwarded, b64, header, navigate, outcome, refused, Req};
-use crate::support::{claims, key, other_key, raw_token, token, Harness, JwksServer, KID};
+use crate::support::{
+    assert_nothing_forwarded, b64, claims, key, other_key, outcome, raw_token, refused, token,
+    Harness, JwksServer, Req, RequestExt, KID,
+};
 use doorman::mint::{mint, sign_raw};
 
 const PATH: &str = "/api/projects/1";
@@ -22,7 +24,7 @@ const PATH: &str = "/api/projects/1";
 async fn expect_401(h: &Harness, cases: &[(&str, String, &str)]) {
     let before = h.echo.count();
     for (name, jwt, reason) in cases {
-        let reply = api(h, "GET", PATH, jwt).await;
+        let reply = h.client.api("GET", PATH, jwt).await;
         assert_eq!(outcome(&reply), refused(401, reason), "case {name}");
         assert!(
             reply
@@ -252,12 +254,18 @@ async fn hs256_signed_with_the_configured_pem_as_hmac_secret_is_refused() {
     })
     .await;
     // The key works for a real token...
-    assert_eq!(api(&h, "GET", PATH, &token(&claims())).await.status, 200);
+    assert_eq!(
+        h.client.api("GET", PATH, &token(&claims())).await.status,
+        200
+    );
     let before = h.echo.count();
     let payload = claims().to_string();
     for (form, secret) in public_key_forms() {
         for alg in ["HS256", "HS384", "HS512"] {
-            let reply = api(&h, "GET", PATH, &hmac_token(alg, &secret, &payload)).await;
+            let reply = h
+                .client
+                .api("GET", PATH, &hmac_token(alg, &secret, &payload))
+                .await;
             assert_eq!(
                 outcome(&reply),
                 refused(401, "token_bad_algorithm"),
@@ -366,7 +374,10 @@ async fn non_canonical_base64url_is_refused_even_when_the_signature_covers_it() 
         format!("{input}.{sig}")
     };
     // Sanity: the canonical spelling verifies.
-    assert_eq!(api(&h, "GET", PATH, &signed(&h64, &p64)).await.status, 200);
+    assert_eq!(
+        h.client.api("GET", PATH, &signed(&h64, &p64)).await.status,
+        200
+    );
     let before = h.echo.count();
     let mut spare_bits = p64.clone().into_bytes();
     let last = spare_bits.last_mut().unwrap();
@@ -426,7 +437,7 @@ async fn non_canonical_base64url_is_refused_even_when_the_signature_covers_it() 
         ),
     ];
     for (name, jwt, reason) in &cases {
-        let reply = api(&h, "GET", PATH, jwt).await;
+        let reply = h.client.api("GET", PATH, jwt).await;
         assert_eq!(outcome(&reply), refused(401, reason), "case {name}");
     }
     assert_nothing_forwarded(&h, before, "non-canonical tokens");
@@ -438,7 +449,7 @@ async fn unknown_missing_and_mismatched_kids_with_several_keys_are_refused() {
     h.jwks.set_keys(&[(key(), KID), (other_key(), "ins_other")]);
     // Load the two-key set (a new kid triggers one refresh).
     let second = mint(other_key(), "ins_other", &claims()).unwrap();
-    assert_eq!(api(&h, "GET", PATH, &second).await.status, 200);
+    assert_eq!(h.client.api("GET", PATH, &second).await.status, 200);
     let hits = h.jwks.hits();
     let payload = claims().to_string();
     let cases: Vec<(&str, String, &str)> = vec![
@@ -705,8 +716,8 @@ async fn huge_and_deeply_nested_tokens_are_refused_quickly() {
     expect_401(&h, &cases).await;
     // The same through the cookie on a page: the sign-in redirect, never the upstream.
     let before = h.echo.count();
-    let mut req = navigate(h.client.request("GET", "/dashboard"));
-    req = header(req, "cookie", &format!("__session={}", padded(30_000)));
+    let mut req = h.client.request("GET", "/dashboard").navigate();
+    req = req.cookie(&format!("__session={}", padded(30_000)));
     let reply = h.client.send(req).await;
     assert_eq!(reply.status, 302);
     assert_eq!(
@@ -805,10 +816,10 @@ async fn forged_session_cookies_are_refused_and_the_header_token_always_wins() {
     let none = format!("{}.{payload}.", b64(r#"{"alg":"none","typ":"JWT"}"#));
     let valid = token(&claims());
     let page = |cookie: String, auth: Option<&str>| {
-        let mut req: Req = navigate(h.client.request("GET", "/dashboard"));
-        req = header(req, "cookie", &cookie);
+        let mut req: Req = h.client.request("GET", "/dashboard").navigate();
+        req = req.cookie(&cookie);
         if let Some(auth) = auth {
-            req = header(req, "authorization", auth);
+            req = req.with_header("authorization", auth);
         }
         req
     };

@@ -4,8 +4,10 @@
 
 use serde_json::{json, Value};
 
-use super::{api, assert_nothing_forwarded, bearer, navigate, outcome, refused};
-use crate::support::{claims, raw_token, token, with, without, Harness, AZP, ISSUER, KID, NOW};
+use crate::support::{
+    assert_nothing_forwarded, claims, outcome, raw_token, refused, token, with, without, Harness,
+    RequestExt, AZP, ISSUER, KID, NOW,
+};
 
 const PATH: &str = "/api/projects/1";
 
@@ -13,7 +15,7 @@ const PATH: &str = "/api/projects/1";
 async fn expect_401(h: &Harness, cases: Vec<(String, Value, &str)>) {
     let before = h.echo.count();
     for (name, c, reason) in cases {
-        let reply = api(h, "GET", PATH, &token(&c)).await;
+        let reply = h.client.api("GET", PATH, &token(&c)).await;
         assert_eq!(outcome(&reply), refused(401, reason), "case {name}: {c}");
     }
     assert_nothing_forwarded(h, before, "refused claims");
@@ -21,7 +23,7 @@ async fn expect_401(h: &Harness, cases: Vec<(String, Value, &str)>) {
 
 /// Sends `claims` and expects it forwarded (200) with `X-User-Id: user_1`.
 async fn expect_forwarded(h: &Harness, name: &str, c: &Value) {
-    let reply = api(h, "GET", PATH, &token(c)).await;
+    let reply = h.client.api("GET", PATH, &token(c)).await;
     assert_eq!(reply.status, 200, "case {name}: {}", reply.text());
     assert_eq!(
         h.echo.last().unwrap().header("x-user-id").as_deref(),
@@ -151,7 +153,7 @@ async fn the_exact_skew_boundaries_are_honoured() {
 
 #[tokio::test]
 async fn a_zero_skew_is_honoured_exactly() {
-    let config = super::clerk_config("clock_skew = \"0s\"");
+    let config = crate::support::clerk_config("clock_skew = \"0s\"");
     let h = Harness::with_config(&config).await;
     let cases = vec![
         (
@@ -344,7 +346,7 @@ async fn template_machine_and_access_tokens_are_refused() {
         ),
     ];
     for (name, jwt) in cases {
-        let reply = api(&h, "GET", PATH, &jwt).await;
+        let reply = h.client.api("GET", PATH, &jwt).await;
         assert_eq!(
             outcome(&reply),
             refused(401, "token_type_mismatch"),
@@ -386,10 +388,12 @@ async fn pending_sessions_are_signed_out_and_odd_statuses_refused() {
     let before = h.echo.count();
     let reply = h
         .client
-        .send(navigate(bearer(
-            h.client.request("GET", "/dashboard"),
-            &token(&pending),
-        )))
+        .send(
+            h.client
+                .request("GET", "/dashboard")
+                .bearer(&token(&pending))
+                .navigate(),
+        )
         .await;
     assert_eq!(reply.status, 302);
     assert_eq!(
@@ -405,27 +409,29 @@ async fn a_verification_never_outlives_exp() {
     let jwt = token(&claims()); // exp = NOW + 55
                                 // Warm whatever cache there is.
     for _ in 0..20 {
-        assert_eq!(api(&h, "GET", PATH, &jwt).await.status, 200);
+        assert_eq!(h.client.api("GET", PATH, &jwt).await.status, 200);
     }
     let forwarded = h.echo.count();
     // One second before the boundary (exp - skew) it still passes...
     h.clock.set(NOW + 59);
-    assert_eq!(api(&h, "GET", PATH, &jwt).await.status, 200);
+    assert_eq!(h.client.api("GET", PATH, &jwt).await.status, 200);
     // ...and at the boundary it is expired, cached or not.
     h.clock.set(NOW + 60);
     for _ in 0..5 {
         assert_eq!(
-            outcome(&api(&h, "GET", PATH, &jwt).await),
+            outcome(&h.client.api("GET", PATH, &jwt).await),
             refused(401, "token_expired")
         );
     }
     // Also as a page over HTTP/2.
     let reply = h
         .client
-        .send_h2(navigate(bearer(
-            h.client.request("GET", "/dashboard"),
-            &jwt,
-        )))
+        .send_h2(
+            h.client
+                .request("GET", "/dashboard")
+                .bearer(&jwt)
+                .navigate(),
+        )
         .await;
     assert_eq!(reply.status, 302);
     assert_nothing_forwarded(&h, forwarded + 1, "an expired cached token");

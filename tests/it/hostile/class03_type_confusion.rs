@@ -3,8 +3,9 @@
 
 use serde_json::{json, Value};
 
-use super::{api, assert_nothing_forwarded, outcome, refused};
-use crate::support::{claims, token, with, without, Harness};
+use crate::support::{
+    assert_nothing_forwarded, claims, outcome, refused, token, with, without, Harness,
+};
 
 /// Sends each case to `method path` and expects 403 with `reason`, nothing forwarded.
 async fn expect_403(
@@ -16,14 +17,14 @@ async fn expect_403(
 ) {
     let before = h.echo.count();
     for (name, c) in cases {
-        let reply = api(h, method, path, &token(&c)).await;
+        let reply = h.client.api(method, path, &token(&c)).await;
         assert_eq!(outcome(&reply), refused(403, reason), "case {name}: {c}");
     }
     assert_nothing_forwarded(h, before, "wrong-typed claims");
 }
 
 async fn expect_200(h: &Harness, method: &str, path: &str, name: &str, c: &Value) {
-    let reply = api(h, method, path, &token(c)).await;
+    let reply = h.client.api(method, path, &token(c)).await;
     assert_eq!(reply.status, 200, "control {name}: {}", reply.text());
 }
 

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use super::h2raw::{self, frame, literal, END_HEADERS, END_STREAM};
-use super::{assert_nothing_forwarded, header, raw};
-use crate::support::{claims, token, Harness};
+use super::raw;
+use crate::support::{assert_nothing_forwarded, claims, token, Harness, RequestExt};
 
 #[tokio::test]
 async fn underscore_spellings_of_content_length_and_transfer_encoding_never_reach_the_upstream() {
@@ -153,7 +153,7 @@ async fn envoy_iis_and_aspnet_routing_headers_from_an_untrusted_peer_are_removed
     ];
     let mut req = h.client.request("GET", "/public/x");
     for (n, v) in spoofs {
-        req = header(req, n, v);
+        req = req.with_header(n, v);
     }
     assert_eq!(h.client.send(req).await.status, 200);
     let seen = h.echo.last().expect("forwarded");

@@ -15,8 +15,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use serde_json::json;
 
-use super::{bearer, header, raw};
-use crate::support::{claims, token, with, Harness, BASE_CONFIG};
+use super::raw;
+use crate::support::{claims, token, with, Harness, RequestExt, BASE_CONFIG};
 
 const IDENTITY: [&str; 9] = [
     "x-user-id",
@@ -120,7 +120,10 @@ async fn identity_headers_in_any_case_count_and_spelling_over_raw_http1_never_re
 #[tokio::test]
 async fn comma_joined_and_repeated_identity_headers_are_replaced_by_one_value() {
     let h = Harness::start().await;
-    let mut req = bearer(h.client.request("GET", "/dashboard"), &token(&claims()));
+    let mut req = h
+        .client
+        .request("GET", "/dashboard")
+        .bearer(&token(&claims()));
     for (name, value) in [
         ("x-user-id", "user_admin, user_1"),
         ("x-user-id", "user_1"),
@@ -131,7 +134,7 @@ async fn comma_joined_and_repeated_identity_headers_are_replaced_by_one_value() 
         ("x-org-role", "org:admin"),
         ("x-org-role", "org:admin, org:member"),
     ] {
-        req = header(req, name, value);
+        req = req.with_header(name, value);
     }
     let reply = h.client.send(req).await;
     assert_eq!(reply.status, 200);
@@ -181,10 +184,10 @@ async fn identity_headers_over_http2_are_stripped() {
     let h = Harness::start().await;
     let mut req = h.client.request("GET", "/dashboard");
     for name in IDENTITY {
-        req = header(req, name, "evil");
-        req = header(req, &name.replace('-', "_"), "evil-underscore");
+        req = req.with_header(name, "evil");
+        req = req.with_header(&name.replace('-', "_"), "evil-underscore");
     }
-    let req = bearer(req, &token(&claims()));
+    let req = req.bearer(&token(&claims()));
     let reply = h.client.send_h2(req).await;
     assert_eq!(reply.status, 200);
     let seen = h.echo.last().unwrap();
@@ -193,7 +196,7 @@ async fn identity_headers_over_http2_are_stripped() {
     // Anonymous over HTTP/2 on a public route: none at all.
     let mut req = h.client.request("GET", "/public/x");
     for name in IDENTITY {
-        req = header(req, name, "evil");
+        req = req.with_header(name, "evil");
     }
     assert_eq!(h.client.send_h2(req).await.status, 200);
     let seen = h.echo.last().unwrap();
@@ -227,7 +230,7 @@ async fn spoofed_forwarding_headers_from_an_untrusted_peer_are_replaced() {
         ("forwarded", "for=10.0.0.1"),
         ("x-real-ip", "10.0.0.1"),
     ] {
-        req = header(req, n, v);
+        req = req.with_header(n, v);
     }
     assert_eq!(h.client.send_h2(req).await.status, 200);
     let seen = h.echo.last().unwrap();
@@ -260,7 +263,7 @@ async fn other_forwarding_and_url_override_headers_from_an_untrusted_peer_are_re
     ];
     let mut req = h.client.request("GET", "/public/x");
     for (n, v) in spoofs {
-        req = header(req, n, v);
+        req = req.with_header(n, v);
     }
     assert_eq!(h.client.send(req).await.status, 200);
     let seen = h.echo.last().unwrap();

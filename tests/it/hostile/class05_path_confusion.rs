@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use super::{api, assert_nothing_forwarded, outcome, raw, refused};
-use crate::support::{claims, token, Harness};
+use super::raw;
+use crate::support::{assert_nothing_forwarded, claims, outcome, refused, token, Harness};
 
 /// Sends each path anonymously (HTTP/1.1 and HTTP/2) and expects 400 with `reason`.
 async fn expect_400(h: &Harness, reason: &str, paths: &[&str]) {
@@ -27,7 +27,7 @@ async fn expect_400(h: &Harness, reason: &str, paths: &[&str]) {
         let reply = h.client.send_h2(h.client.request("GET", path)).await;
         assert_eq!(outcome(&reply), refused(400, reason), "{path} over HTTP/2");
         // A valid token changes nothing.
-        let reply = api(h, "GET", path, &token(&claims())).await;
+        let reply = h.client.api("GET", path, &token(&claims())).await;
         assert_eq!(outcome(&reply), refused(400, reason), "{path} with a token");
     }
     assert_nothing_forwarded(h, before, reason);
@@ -263,7 +263,7 @@ async fn case_variants_are_decided_by_the_rule_they_spell() {
         "/%61dmin/x",
         "/ADMIN/",
     ] {
-        let reply = api(&h, "GET", path, &member).await;
+        let reply = h.client.api("GET", path, &member).await;
         assert_eq!(outcome(&reply), refused(403, "role_missing"), "{path}");
         let reply = h.client.get(path).await;
         assert_eq!(
@@ -273,12 +273,15 @@ async fn case_variants_are_decided_by_the_rule_they_spell() {
         );
     }
     for path in ["/CLOSED", "/Closed/x", "/%43losed"] {
-        let reply = api(&h, "GET", path, &member).await;
+        let reply = h.client.api("GET", path, &member).await;
         assert_eq!(outcome(&reply), refused(403, "route_denied"), "{path}");
     }
     assert_nothing_forwarded(&h, before, "case variants of protected paths");
     // `/administrator` is not under `/admin/**`: the defaults decide (signed in), not admin.
-    assert_eq!(api(&h, "GET", "/administrator", &member).await.status, 200);
+    assert_eq!(
+        h.client.api("GET", "/administrator", &member).await.status,
+        200
+    );
     assert_eq!(h.echo.last().unwrap().target, "/administrator");
 }
 
@@ -385,7 +388,7 @@ async fn what_is_matched_is_exactly_what_is_forwarded() {
         "/public/%7Euser",
         "/dashboard/@me/(x)",
     ] {
-        let reply = api(&h, "GET", target, &jwt).await;
+        let reply = h.client.api("GET", target, &jwt).await;
         assert_eq!(reply.status, 200, "{target}: {}", reply.text());
         assert_eq!(
             h.echo.last().unwrap().target,

@@ -11,8 +11,11 @@ use http::Request;
 use http_body_util::Full;
 use serde_json::json;
 
-use super::{assert_nothing_forwarded, bearer, config_with_sections, outcome, raw, refused, Req};
-use crate::support::{claims, token, with, Harness};
+use super::raw;
+use crate::support::{
+    assert_nothing_forwarded, claims, config_with_sections, outcome, refused, token, with, Harness,
+    Req, RequestExt,
+};
 
 /// DELETE is admin-only; POST and PATCH are open to members.
 const COMMENTS: &str = r#"
@@ -61,7 +64,7 @@ fn form(h: &Harness, path: &str, content_type: &str, body: &str, jwt: &str) -> R
         .header("content-type", content_type)
         .body(Full::new(Bytes::from(body.to_string())))
         .unwrap();
-    bearer(req, jwt)
+    req.bearer(jwt)
 }
 
 const URLENCODED: &str = "application/x-www-form-urlencoded";

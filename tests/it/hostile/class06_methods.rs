@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use super::{
-    api, assert_nothing_forwarded, bearer, config_with_sections, header, navigate, outcome, raw,
-    refused,
+use super::raw;
+use crate::support::{
+    assert_nothing_forwarded, claims, config_with_sections, outcome, refused, token, with, Harness,
+    RequestExt,
 };
-use crate::support::{claims, token, with, Harness};
 use serde_json::json;
 
 const OVERRIDES: [&str; 3] = [
@@ -29,8 +29,8 @@ async fn override_headers_cannot_turn_a_refused_post_into_an_allowed_get() {
     let before = h.echo.count();
     for name in OVERRIDES {
         for value in ["GET", "get", "HEAD"] {
-            let req = bearer(h.client.request("POST", "/api/projects"), &reader());
-            let reply = h.client.send(header(req, name, value)).await;
+            let req = h.client.request("POST", "/api/projects").bearer(&reader());
+            let reply = h.client.send(req.with_header(name, value)).await;
             assert_eq!(
                 outcome(&reply),
                 refused(403, "permission_missing"),
@@ -39,10 +39,10 @@ async fn override_headers_cannot_turn_a_refused_post_into_an_allowed_get() {
         }
     }
     // All three at once, repeated, over HTTP/2.
-    let mut req = bearer(h.client.request("PUT", "/api/projects/1"), &reader());
+    let mut req = h.client.request("PUT", "/api/projects/1").bearer(&reader());
     for name in OVERRIDES {
-        req = header(req, name, "GET");
-        req = header(req, &name.to_ascii_lowercase(), "GET");
+        req = req.with_header(name, "GET");
+        req = req.with_header(&name.to_ascii_lowercase(), "GET");
     }
     let reply = h.client.send_h2(req).await;
     assert_eq!(outcome(&reply), refused(403, "permission_missing"));
@@ -80,7 +80,10 @@ async fn override_headers_are_stripped_so_the_upstream_cannot_reinterpret_an_all
     // `_method` in the query is refused like in a form (class06_method_override): frameworks
     // read it as the method, and refusing it on a GET too is fail-safe.
     let before = h.echo.count();
-    let reply = api(&h, "GET", "/api/projects/1?_method=DELETE", &reader()).await;
+    let reply = h
+        .client
+        .api("GET", "/api/projects/1?_method=DELETE", &reader())
+        .await;
     assert_eq!(outcome(&reply), refused(400, "method_override"));
     assert_nothing_forwarded(&h, before, "query override on a GET");
 }
@@ -90,7 +93,7 @@ async fn head_follows_gets_rule_and_cannot_bypass_it() {
     let h = Harness::start().await;
     let before = h.echo.count();
     let no_read = token(&with(claims(), "/metadata/roles", json!([])));
-    let reply = api(&h, "HEAD", "/api/projects/1", &no_read).await;
+    let reply = h.client.api("HEAD", "/api/projects/1", &no_read).await;
     assert_eq!(reply.status, 403, "HEAD without view_project");
     let reply = h
         .client
@@ -99,7 +102,7 @@ async fn head_follows_gets_rule_and_cannot_bypass_it() {
     assert_eq!(reply.status, 401, "anonymous HEAD");
     let reply = h
         .client
-        .send(navigate(h.client.request("HEAD", "/dashboard")))
+        .send(h.client.request("HEAD", "/dashboard").navigate())
         .await;
     assert_eq!(reply.status, 302, "anonymous HEAD page");
     assert_eq!(
@@ -109,7 +112,7 @@ async fn head_follows_gets_rule_and_cannot_bypass_it() {
     let reply = h.client.send(h.client.request("HEAD", "/admin")).await;
     assert_eq!(reply.status, 401);
     assert_nothing_forwarded(&h, before, "HEAD bypass");
-    let reply = api(&h, "HEAD", "/api/projects/1", &reader()).await;
+    let reply = h.client.api("HEAD", "/api/projects/1", &reader()).await;
     assert_eq!(reply.status, 200);
     assert_eq!(h.echo.last().unwrap().method, "HEAD");
 }
@@ -190,13 +193,13 @@ async fn unusual_methods_on_protected_routes_are_decided_not_waved_through() {
             refused(401, "token_missing"),
             "{method} anonymous"
         );
-        let reply = api(&h, method, "/admin/users", &reader()).await;
+        let reply = h.client.api(method, "/admin/users", &reader()).await;
         assert_eq!(
             outcome(&reply),
             refused(403, "role_missing"),
             "{method} member"
         );
-        let reply = api(&h, method, "/api/projects", &reader()).await;
+        let reply = h.client.api(method, "/api/projects", &reader()).await;
         assert_eq!(
             reply.status, 200,
             "{method} on /api/** (signed in, no method rule)"
@@ -241,8 +244,8 @@ async fn options_preflights_follow_the_documented_default_and_are_decided_like_a
     let before = h.echo.count();
     let preflight = |path: &str| {
         let req = h.client.request("OPTIONS", path);
-        let req = header(req, "origin", "https://evil.example");
-        header(req, "access-control-request-method", "DELETE")
+        let req = req.with_header("origin", "https://evil.example");
+        req.with_header("access-control-request-method", "DELETE")
     };
     for path in ["/api/projects/1", "/admin/users", "/dashboard"] {
         let reply = h.client.send(preflight(path)).await;
@@ -250,11 +253,7 @@ async fn options_preflights_follow_the_documented_default_and_are_decided_like_a
     }
     let reply = h
         .client
-        .send(header(
-            preflight("/admin/users"),
-            "x-http-method-override",
-            "GET",
-        ))
+        .send(preflight("/admin/users").with_header("x-http-method-override", "GET"))
         .await;
     assert_eq!(reply.status, 401);
     assert_nothing_forwarded(&h, before, "anonymous preflights");

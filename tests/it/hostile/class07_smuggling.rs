@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use super::h2raw::{self, block, frame, END_HEADERS, END_STREAM};
-use super::{assert_nothing_forwarded, raw, RawAnswer};
-use crate::support::{claims, token, Harness};
+use super::{raw, RawAnswer};
+use crate::support::{assert_nothing_forwarded, claims, token, Harness};
 
 /// The request hidden in the body: on a public route, so it would be visible upstream.
 const SMUGGLED: &str = "GET /public/smuggled HTTP/1.1\r\nHost: shop.test\r\n\r\n";
@@ -53,7 +53,7 @@ async fn request_smuggling_framing_never_smuggles_a_request_upstream() {
     // Content-Length with Transfer-Encoding: hyper frames by Transfer-Encoding (RFC 9112
     // §6.3) and closes the connection afterwards, so the hidden GET is never parsed.
     let cl_te = format!("POST /public/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {good}\r\n\r\n");
-    let answer = h.client.raw(cl_te.as_bytes()).await;
+    let answer = h.client.send_raw(cl_te.as_bytes()).await;
     assert_eq!(
         answer.matches("HTTP/1.1").count(),
         1,
@@ -76,7 +76,7 @@ async fn request_smuggling_framing_never_smuggles_a_request_upstream() {
         "GET /public/x HTTP/1.1\r\nHost: a\r\nX-Bad: a\rb\r\n\r\n",
         "GET /public/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n",
     ] {
-        let answer = h.client.raw(attack.as_bytes()).await;
+        let answer = h.client.send_raw(attack.as_bytes()).await;
         assert!(answer.starts_with("HTTP/1.1 400"), "{attack:?} got {answer:?}");
     }
     assert_eq!(

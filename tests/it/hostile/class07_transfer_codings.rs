@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use super::{assert_nothing_forwarded, raw};
+use super::raw;
+use crate::support::assert_nothing_forwarded;
 use crate::support::Harness;
 
 /// The request hidden behind the body: on a public route, so it would be visible upstream.

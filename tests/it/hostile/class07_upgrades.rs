@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::eventually;
 use super::h2raw::{self, block, frame, literal, END_HEADERS, END_STREAM};
 use crate::edge::{pki, TestPki};
+use crate::support::eventually;
 use crate::support::{claims, key, token, Harness, JwksServer, BASE_CONFIG, KID};
 
 /// What the scripted upstream answers, given the request head (lowercased).

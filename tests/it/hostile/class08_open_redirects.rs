@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use super::{assert_nothing_forwarded, bearer, navigate, raw};
-use crate::support::{claims, token, Harness};
+use super::raw;
+use crate::support::{assert_nothing_forwarded, claims, token, Harness, RequestExt};
 
 /// True when a browser resolving `location` against `https://shop.test/x` stays on
 /// `shop.test`: a path-absolute reference with exactly one leading slash, no backslash and
@@ -75,7 +75,7 @@ async fn return_paths_to_other_sites_are_dropped_after_onboarding() {
                 continue; // not a valid request target when unencoded
             }
             let req = h.client.request("GET", &path);
-            let reply = h.client.send(navigate(bearer(req, &jwt))).await;
+            let reply = h.client.send(req.bearer(&jwt).navigate()).await;
             assert_eq!(reply.status, 302, "{path}: {}", reply.text());
             let location = reply.header("location").unwrap_or_default();
             assert_eq!(location, "/dashboard", "{path} → {location}");
@@ -102,7 +102,7 @@ async fn a_safe_return_path_is_kept_and_only_the_first_parameter_counts() {
         let path = format!("/onboarding?{query}");
         let reply = h
             .client
-            .send(navigate(bearer(h.client.request("GET", &path), &jwt)))
+            .send(h.client.request("GET", &path).bearer(&jwt).navigate())
             .await;
         assert_eq!(reply.status, 302, "{path}");
         let location = reply.header("location").unwrap();
@@ -148,7 +148,7 @@ async fn encoded_control_characters_in_the_query_drop_the_return_path() {
         let path = format!("/dashboard?{query}");
         let reply = h
             .client
-            .send(navigate(h.client.request("GET", &path)))
+            .send(h.client.request("GET", &path).navigate())
             .await;
         assert_eq!(reply.status, 302, "{path}");
         let location = reply.header("location").unwrap();
@@ -159,10 +159,11 @@ async fn encoded_control_characters_in_the_query_drop_the_return_path() {
     // An ordinary query is kept, encoded as one parameter.
     let reply = h
         .client
-        .send(navigate(
+        .send(
             h.client
-                .request("GET", "/dashboard?next=//evil.example&a=1"),
-        ))
+                .request("GET", "/dashboard?next=//evil.example&a=1")
+                .navigate(),
+        )
         .await;
     let location = reply.header("location").unwrap();
     assert!(stays_on_site(location), "{location}");
@@ -192,10 +193,12 @@ async fn onboarding_redirects_keep_the_return_path_on_site() {
     ] {
         let reply = h
             .client
-            .send(navigate(bearer(
-                h.client.request("GET", path),
-                &not_onboarded,
-            )))
+            .send(
+                h.client
+                    .request("GET", path)
+                    .bearer(&not_onboarded)
+                    .navigate(),
+            )
             .await;
         assert_eq!(reply.status, 302, "{path}");
         let location = reply.header("location").unwrap();
@@ -211,11 +214,12 @@ async fn onboarding_redirects_keep_the_return_path_on_site() {
     // And the onboarding page, reached with a hostile return path, does not bounce anywhere.
     let reply = h
         .client
-        .send(navigate(bearer(
+        .send(
             h.client
-                .request("GET", "/onboarding?redirect_url=//evil.example"),
-            &not_onboarded,
-        )))
+                .request("GET", "/onboarding?redirect_url=//evil.example")
+                .bearer(&not_onboarded)
+                .navigate(),
+        )
         .await;
     assert_eq!(
         reply.status, 200,
@@ -233,20 +237,23 @@ async fn post_redirects_are_303_and_equally_safe() {
     let jwt = token(&claims());
     let reply = h
         .client
-        .send(navigate(bearer(
+        .send(
             h.client
-                .request("POST", "/onboarding?redirect_url=%2F%2Fevil.example"),
-            &jwt,
-        )))
+                .request("POST", "/onboarding?redirect_url=%2F%2Fevil.example")
+                .bearer(&jwt)
+                .navigate(),
+        )
         .await;
     assert_eq!(reply.status, 303);
     assert_eq!(reply.header("location"), Some("/dashboard"));
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     let reply = h
         .client
-        .send(navigate(
-            h.client.request("POST", "/dashboard?x=%2F%2Fevil"),
-        ))
+        .send(
+            h.client
+                .request("POST", "/dashboard?x=%2F%2Fevil")
+                .navigate(),
+        )
         .await;
     assert_eq!(reply.status, 303);
     let location = reply.header("location").unwrap();

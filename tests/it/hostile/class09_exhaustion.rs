@@ -11,11 +11,11 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::h2raw::{self, block, frame, CONTINUATION, END_HEADERS, END_STREAM};
-use super::{
-    api, assert_nothing_forwarded, config_with_sections, header, outcome, raw, read_until_close,
-    refused,
+use super::{raw, read_until_close};
+use crate::support::{
+    assert_nothing_forwarded, claims, config_with_sections, key, outcome, refused, token, Harness,
+    RequestExt,
 };
-use crate::support::{claims, key, token, Harness};
 use doorman::mint::mint;
 
 fn limits(extra: &str) -> String {
@@ -24,12 +24,13 @@ fn limits(extra: &str) -> String {
 
 /// A valid request still works (on a fresh connection).
 async fn still_serving(h: &Harness) {
-    let client = super::fresh_client(h);
+    let client = h.fresh_client();
     let reply = client
-        .send(super::bearer(
-            client.request("GET", "/api/projects/1"),
-            &token(&claims()),
-        ))
+        .send(
+            client
+                .request("GET", "/api/projects/1")
+                .bearer(&token(&claims())),
+        )
         .await;
     assert_eq!(
         reply.status,
@@ -106,7 +107,7 @@ async fn the_header_size_limit_is_configurable() {
         serde_json::json!("x".repeat(2000)),
     ));
     assert_eq!(
-        outcome(&api(&h, "GET", "/api/projects/1", &fat).await),
+        outcome(&h.client.api("GET", "/api/projects/1", &fat).await),
         refused(401, "token_too_large")
     );
     assert_nothing_forwarded(&h, 0, "over max_token_bytes");
@@ -413,19 +414,17 @@ async fn a_flood_of_validly_shaped_tokens_with_random_kids_causes_at_most_one_fe
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..16 {
-        let client = super::fresh_client(&h);
+        let client = h.fresh_client();
         tasks.push(tokio::spawn(async move {
             let mut statuses = Vec::new();
             for i in 0..40 {
                 let jwt = mint(key(), &format!("ins_flood_{worker}_{i}"), &claims()).unwrap();
                 let req = if i % 2 == 0 {
-                    super::bearer(client.request("GET", "/api/projects/1"), &jwt)
+                    client.request("GET", "/api/projects/1").bearer(&jwt)
                 } else {
-                    header(
-                        client.request("GET", "/api/projects/1"),
-                        "cookie",
-                        &format!("__session={jwt}"),
-                    )
+                    client
+                        .request("GET", "/api/projects/1")
+                        .cookie(&format!("__session={jwt}"))
                 };
                 let reply = client.send(req).await;
                 statuses.push(outcome(&reply));

@@ -79,7 +79,9 @@ async fn a_ping_flood_during_a_response_gets_its_goaway_between_frames() {
         &block("GET", "/public/big", "shop.test", &[]),
     ));
     stream.write_all(&opening).await.unwrap();
-    assert!(super::eventually(Duration::from_secs(5), || async { up.accepted() == 1 }).await);
+    assert!(
+        crate::support::eventually(Duration::from_secs(5), || async { up.accepted() == 1 }).await
+    );
     let flood: Vec<u8> = (0..50).flat_map(ping).collect();
     stream.write_all(&flood).await.unwrap();
     let answer = h2raw::read_answer(&mut stream, started, started + Duration::from_secs(5)).await;

@@ -154,7 +154,7 @@ async fn a_client_that_never_reads_a_large_response_loses_both_connections() {
         .await
         .unwrap();
     assert!(
-        super::eventually(Duration::from_secs(5), || async { up.accepted() == 1 }).await,
+        crate::support::eventually(Duration::from_secs(5), || async { up.accepted() == 1 }).await,
         "the request never reached the upstream"
     );
     assert!(
@@ -214,7 +214,7 @@ async fn a_client_that_goes_away_releases_the_upstream_connection() {
         .write_all(b"GET /public/slow HTTP/1.1\r\nHost: shop.test\r\n\r\n")
         .await
         .unwrap();
-    assert!(super::eventually(Duration::from_secs(5), || async { up.open() == 1 }).await);
+    assert!(crate::support::eventually(Duration::from_secs(5), || async { up.open() == 1 }).await);
     drop(stream);
     assert!(
         up.all_closed(Duration::from_secs(2)).await,
@@ -232,7 +232,7 @@ async fn a_client_that_goes_away_releases_the_upstream_connection() {
         .unwrap();
     stream.write_all(&[b'a'; 50_000]).await.unwrap();
     assert!(
-        super::eventually(Duration::from_secs(5), || async {
+        crate::support::eventually(Duration::from_secs(5), || async {
             up.body_bytes() >= 50_000
         })
         .await,

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::time::{advance, pause, resume};
 
-use super::{assert_nothing_forwarded, eventually, outcome, refused};
 use crate::support::jwks_server::Mode;
 use crate::support::{
-    claims, key, other_key, token, Client, Harness, JwksServer, BASE_CONFIG, KID, NOW,
+    assert_nothing_forwarded, claims, eventually, key, other_key, outcome, refused, token, Client,
+    Harness, JwksServer, RequestExt, BASE_CONFIG, KID, NOW,
 };
 use doorman::mint::mint;
 
@@ -28,12 +28,7 @@ fn config(interval: &str, extra: &str) -> String {
 
 /// A fresh connection per request (pooled connections do not survive clock jumps).
 async fn call(h: &Harness, jwt: &str) -> (u16, String) {
-    let client = Client::new(h.client.addr);
-    outcome(
-        &client
-            .send(super::bearer(client.request("GET", PATH), jwt))
-            .await,
-    )
+    outcome(&h.fresh_client().api("GET", PATH, jwt).await)
 }
 
 async fn readyz(h: &Harness) -> u16 {
@@ -100,14 +95,10 @@ async fn a_hanging_endpoint_is_bounded_by_jwks_timeout_and_never_blocks_known_ke
     let started = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..30 {
-        let client = Client::new(h.client.addr);
+        let client = h.fresh_client();
         let jwt = unknown(&format!("hang_{i}"));
         tasks.push(tokio::spawn(async move {
-            outcome(
-                &client
-                    .send(super::bearer(client.request("GET", PATH), &jwt))
-                    .await,
-            )
+            outcome(&client.api("GET", PATH, &jwt).await)
         }));
     }
     // ...do not hold up a known key.
@@ -152,7 +143,7 @@ async fn html_huge_and_unusable_bodies_never_replace_the_last_good_keys() {
     let mut ec = key().public_jwk(KID);
     ec["kty"] = json!("EC");
     let mut small = key().public_jwk(KID);
-    small["n"] = json!(super::b64([0xffu8; 64]));
+    small["n"] = json!(crate::support::b64([0xffu8; 64]));
     let bodies = [
         ("not json", "<html>Maintenance</html>".to_string()),
         ("empty key set", json!({"keys": []}).to_string()),
@@ -251,15 +242,10 @@ async fn readiness_tells_the_truth_when_keys_never_loaded_and_tokens_get_503_not
     assert_eq!(ready.status, 503, "{}", ready.text());
     assert_eq!(ready.json()["keys"], false);
     let jwt = token(&claims());
-    let reply = client
-        .send(super::bearer(client.request("GET", PATH), &jwt))
-        .await;
+    let reply = client.send(client.request("GET", PATH).bearer(&jwt)).await;
     assert_eq!(outcome(&reply), refused(503, "keys_unavailable"));
     let reply = client
-        .send(super::navigate(super::bearer(
-            client.request("GET", "/dashboard"),
-            &jwt,
-        )))
+        .send(client.request("GET", "/dashboard").bearer(&jwt).navigate())
         .await;
     assert_eq!(
         reply.status, 503,
@@ -275,9 +261,7 @@ async fn readiness_tells_the_truth_when_keys_never_loaded_and_tokens_get_503_not
         .await,
         "never became ready after the endpoint recovered"
     );
-    let reply = client
-        .send(super::bearer(client.request("GET", PATH), &jwt))
-        .await;
+    let reply = client.send(client.request("GET", PATH).bearer(&jwt)).await;
     assert_eq!(reply.status, 200);
     doorman.shutdown().await;
 }
@@ -327,9 +311,9 @@ async fn unknown_kids_through_the_cookie_and_api_share_one_fetch() {
         tasks.push(tokio::spawn(async move {
             let req = client.request("GET", PATH);
             let req = if i % 2 == 0 {
-                super::bearer(req, &jwt)
+                req.bearer(&jwt)
             } else {
-                super::header(req, "cookie", &format!("__session={jwt}"))
+                req.cookie(&format!("__session={jwt}"))
             };
             client.send(req).await.status.as_u16()
         }));

@@ -6,8 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::{api, bearer, header, outcome, refused, Req};
-use crate::support::{claims, token, Harness, BASE_CONFIG, NOW};
+use crate::support::{claims, outcome, refused, token, Harness, Req, RequestExt, BASE_CONFIG, NOW};
 use doorman::webhook::svix::Secret;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -45,10 +44,10 @@ fn sign(secret: &str, id: &str, ts: &str, body: &str) -> String {
 /// A delivery with exactly these header values and body.
 fn delivery(h: &Harness, path: &str, id: &str, ts: &str, signature: &str, body: &str) -> Req {
     let mut req = h.client.request("POST", path);
-    req = header(req, "svix-id", id);
-    req = header(req, "svix-timestamp", ts);
-    req = header(req, "svix-signature", signature);
-    req = header(req, "content-type", "application/json");
+    req = req.with_header("svix-id", id);
+    req = req.with_header("svix-timestamp", ts);
+    req = req.with_header("svix-signature", signature);
+    req = req.with_header("content-type", "application/json");
     *req.body_mut() = http_body_util::Full::new(bytes::Bytes::from(body.to_string()));
     req
 }
@@ -57,7 +56,10 @@ fn delivery(h: &Harness, path: &str, id: &str, ts: &str, signature: &str, body: 
 /// requests the upstream has seen.
 async fn assert_no_effect(h: &Harness, what: &str) {
     let before = h.echo.count();
-    let reply = api(h, "GET", "/api/projects/1", &token(&claims())).await;
+    let reply = h
+        .client
+        .api("GET", "/api/projects/1", &token(&claims()))
+        .await;
     assert_eq!(
         reply.status,
         200,
@@ -383,10 +385,10 @@ async fn the_webhook_endpoint_is_exact_about_path_and_method_and_never_forwards(
         assert_eq!(reply.status, 405, "{method}");
     }
     // With a valid token the endpoint is still answered by doorman, never the upstream.
-    let req = bearer(
-        h.client.request("POST", "/clerk/webhooks"),
-        &token(&claims()),
-    );
+    let req = h
+        .client
+        .request("POST", "/clerk/webhooks")
+        .bearer(&token(&claims()));
     let reply = h.client.send(req).await;
     assert_eq!(reply.status, 400, "no svix headers");
     assert_no_effect(&h, "path and method").await;

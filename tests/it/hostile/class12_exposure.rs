@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{api, assert_nothing_forwarded, b64, bearer, header, navigate, outcome, refused};
 use crate::support::process::{sigterm, spawn_binary, wait_ready};
-use crate::support::{claims, key, raw_token, token, with, Client, Harness, BASE_CONFIG, KID};
+use crate::support::{
+    assert_nothing_forwarded, b64, claims, key, live_claims, outcome, raw_token, refused, token,
+    wall_now, with, Client, Harness, RequestExt, BASE_CONFIG, KID,
+};
 
 const ADMIN_PATHS: &[&str] = &[
     "/metrics",
@@ -54,7 +56,10 @@ async fn admin_paths_are_never_served_on_the_public_listener_in_any_spelling() {
             "{path} over HTTP/2 leaked admin output"
         );
         // Naming the admin listener in Host changes nothing.
-        let req = header(h.client.request("GET", path), "host", &admin_host);
+        let req = h
+            .client
+            .request("GET", path)
+            .with_header("host", &admin_host);
         let reply = h.client.send(req).await;
         assert!(
             !is_doorman_metrics(&reply.text()),
@@ -64,7 +69,7 @@ async fn admin_paths_are_never_served_on_the_public_listener_in_any_spelling() {
     assert_nothing_forwarded(&h, 0, "anonymous admin paths");
     // Signed in: the request is the application's (forwarded upstream), still not doorman's.
     for path in ["/metrics", "/healthz", "/readyz"] {
-        let reply = api(&h, "GET", path, &token(&claims())).await;
+        let reply = h.client.api("GET", path, &token(&claims())).await;
         assert_eq!(reply.status, 200);
         assert!(!is_doorman_metrics(&reply.text()), "{path}");
         assert_eq!(h.echo.last().unwrap().target, *path);
@@ -83,7 +88,7 @@ async fn the_admin_listener_serves_only_its_endpoints_and_never_proxies() {
         "/api/projects/1",
     ] {
         let reply = admin
-            .send(bearer(admin.request("GET", path), &token(&claims())))
+            .send(admin.request("GET", path).bearer(&token(&claims())))
             .await;
         assert_eq!(reply.status, 404, "{path}");
     }
@@ -112,37 +117,27 @@ async fn metrics_never_carry_tokens_cookies_paths_kids_or_user_ids() {
         b64(secret_claims.to_string())
     );
     let requests = vec![
-        bearer(
-            h.client.request("GET", "/api/projects/1?q=querysecret3"),
-            &valid,
-        ),
-        bearer(h.client.request("GET", "/pathsecret4/x"), &valid),
-        bearer(h.client.request("GET", "/api/projects/1"), &odd_kid),
-        bearer(h.client.request("GET", "/api/projects/1"), &none),
-        header(
-            h.client.request("GET", "/dashboard"),
-            "cookie",
-            &format!("__session={valid}; othercookie=cookiesecret5"),
-        ),
-        header(
-            h.client.request("GET", "/public/%2e%2e/pathsecret6"),
-            "x-request-id",
-            "reqidsecret7",
-        ),
-        header(
-            h.client.request("GET", "/admin"),
-            "x-user-id",
-            "spoofsecret8",
-        ),
-        header(
-            h.client.request("POST", "/clerk/webhooks"),
-            "svix-signature",
-            "v1,sigsecret9",
-        ),
-        navigate(
-            h.client
-                .request("GET", "/dashboard?redirect_url=//redirectsecret10"),
-        ),
+        h.client
+            .request("GET", "/api/projects/1?q=querysecret3")
+            .bearer(&valid),
+        h.client.request("GET", "/pathsecret4/x").bearer(&valid),
+        h.client.request("GET", "/api/projects/1").bearer(&odd_kid),
+        h.client.request("GET", "/api/projects/1").bearer(&none),
+        h.client
+            .request("GET", "/dashboard")
+            .cookie(&format!("__session={valid}; othercookie=cookiesecret5")),
+        h.client
+            .request("GET", "/public/%2e%2e/pathsecret6")
+            .with_header("x-request-id", "reqidsecret7"),
+        h.client
+            .request("GET", "/admin")
+            .with_header("x-user-id", "spoofsecret8"),
+        h.client
+            .request("POST", "/clerk/webhooks")
+            .with_header("svix-signature", "v1,sigsecret9"),
+        h.client
+            .request("GET", "/dashboard?redirect_url=//redirectsecret10")
+            .navigate(),
         h.client.request("PURGESECRET", "/public/x"),
     ];
     for req in requests {
@@ -205,7 +200,7 @@ async fn error_answers_echo_nothing_the_attacker_sent() {
     );
     let tampered = format!("{}.{}", forged.rsplit_once('.').unwrap().0, b64([7u8; 256]));
     for jwt in [tampered.as_str(), "zq.not.base64!", "zqzqzq"] {
-        let reply = api(&h, "GET", "/api/projects/1", jwt).await;
+        let reply = h.client.api("GET", "/api/projects/1", jwt).await;
         assert_eq!(reply.status, 401);
         let everything = format!("{:?}{}", reply.headers, reply.text());
         assert!(
@@ -217,10 +212,12 @@ async fn error_answers_echo_nothing_the_attacker_sent() {
     let vendor_markup = with(claims(), "/metadata/userType", json!(marker));
     let reply = h
         .client
-        .send(navigate(bearer(
-            h.client.request("GET", "/vendor"),
-            &token(&vendor_markup),
-        )))
+        .send(
+            h.client
+                .request("GET", "/vendor")
+                .bearer(&token(&vendor_markup))
+                .navigate(),
+        )
         .await;
     assert_eq!(reply.status, 403);
     assert!(!reply.text().contains("zq"), "{}", reply.text());
@@ -242,7 +239,10 @@ async fn upstream_failures_do_not_reveal_internal_addresses() {
         &format!("http://127.0.0.1:{port}/internal-prefix"),
     );
     let h = Harness::with_config(&config).await;
-    let reply = api(&h, "GET", "/api/projects/1", &token(&claims())).await;
+    let reply = h
+        .client
+        .api("GET", "/api/projects/1", &token(&claims()))
+        .await;
     assert_eq!(outcome(&reply), refused(502, "upstream_unreachable"));
     let everything = format!("{:?}{}", reply.headers, reply.text());
     for needle in [
@@ -279,11 +279,8 @@ async fn logs_never_carry_tokens_cookies_secrets_or_queries_even_at_debug() {
     });
     wait_ready(&p.admin).await;
     let client = Client::new(p.addr.parse().unwrap());
-    let now = doorman::clock::Clock::now_unix(&doorman::clock::SystemClock);
-    let mut live = claims();
-    for (k, v) in [("exp", now + 60), ("iat", now), ("nbf", now - 10)] {
-        live[k] = json!(v);
-    }
+    let now = wall_now();
+    let live = live_claims(60);
     let valid = doorman::mint::mint(key(), KID, &live).unwrap();
     let cookie_token = doorman::mint::mint(
         key(),
@@ -299,40 +296,25 @@ async fn logs_never_carry_tokens_cookies_secrets_or_queries_even_at_debug() {
         b"{\"type\":\"session.revoked\",\"data\":{\"id\":\"sess_x\"}}",
     );
     let requests = vec![
-        bearer(
-            client.request("GET", "/dashboard?token=querysecret"),
-            &valid,
-        ),
-        header(
-            client.request("GET", "/dashboard"),
-            "cookie",
-            &format!("__session={cookie_token}; other=cookiesecret"),
-        ),
-        bearer(client.request("GET", "/api/projects/1"), &forged),
-        bearer(client.request("GET", "/api/projects/1"), &unknown),
-        header(
-            client.request("GET", "/public/x"),
-            "proxy-authorization",
-            "Basic cHJveHlzZWNyZXQ=",
-        ),
-        header(
-            client.request("GET", "/public/x"),
-            "authorization",
-            "Basic dXNlcjpiYXNpY3NlY3JldA==",
-        ),
-        header(
-            header(
-                header(
-                    client.request("POST", "/clerk/webhooks"),
-                    "svix-id",
-                    "msg_log",
-                ),
-                "svix-timestamp",
-                &now.to_string(),
-            ),
-            "svix-signature",
-            &format!("v1,{signature}"),
-        ),
+        client
+            .request("GET", "/dashboard?token=querysecret")
+            .bearer(&valid),
+        client
+            .request("GET", "/dashboard")
+            .cookie(&format!("__session={cookie_token}; other=cookiesecret")),
+        client.request("GET", "/api/projects/1").bearer(&forged),
+        client.request("GET", "/api/projects/1").bearer(&unknown),
+        client
+            .request("GET", "/public/x")
+            .with_header("proxy-authorization", "Basic cHJveHlzZWNyZXQ="),
+        client
+            .request("GET", "/public/x")
+            .with_header("authorization", "Basic dXNlcjpiYXNpY3NlY3JldA=="),
+        client
+            .request("POST", "/clerk/webhooks")
+            .with_header("svix-id", "msg_log")
+            .with_header("svix-timestamp", &now.to_string())
+            .with_header("svix-signature", &format!("v1,{signature}")),
     ];
     for req in requests {
         client.send(req).await;

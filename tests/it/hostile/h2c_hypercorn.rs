@@ -20,8 +20,8 @@ use super::class07_upgrades::{
     connect, doorman_in_front_of, h2c_upgrade, http2_for_admin, read_response, read_rest, status,
     Conn,
 };
-use super::eventually;
 use crate::edge::pki;
+use crate::support::eventually;
 use crate::support::process::temp_dir;
 
 /// True when `python3 -m hypercorn` can run. Missing on a developer machine: skipped with a

@@ -1,7 +1,8 @@
 //! Hostile input over real sockets, one file per attack class of SECURITY.md. Every case
 //! asserts what the client got and what the recording upstream received (or that it received
 //! nothing). Raw bytes are used where an HTTP client would refuse to send the attack, and
-//! hand-built HTTP/2 frames ([`h2raw`]) where the h2 client would.
+//! hand-built HTTP/2 frames ([`h2raw`]) where the h2 client would. [`tools`] holds only the
+//! raw-socket helpers; requests, claims, `NOW` and outcome checks come from `crate::support`.
 //!
 //! A case that shows doorman does **not** stop an attack keeps asserting the correct
 //! behaviour and is `#[ignore = "doorman gap: …"]`d, so `cargo test -- --ignored` lists them.

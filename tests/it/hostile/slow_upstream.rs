@@ -9,8 +9,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{config_with_sections, eventually};
-use crate::support::{jwks_server::JwksServer, key, Harness, KID};
+use crate::support::{
+    config_with_sections, eventually, jwks_server::JwksServer, key, Harness, KID,
+};
 
 /// How the upstream treats each request.
 #[derive(Debug, Clone, Copy)]

@@ -13,8 +13,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::{b64, bearer, header, navigate, raw, RawAnswer};
-use crate::support::{claims, key, token, with, Client, Harness, NOW};
+use super::{raw, RawAnswer};
+use crate::support::{b64, claims, key, token, with, Client, Harness, RequestExt, NOW};
 use doorman::mint::mint;
 
 const WORKERS: usize = 16;
@@ -46,7 +46,7 @@ async fn one(client: &Client, kind: usize, n: usize, valid: &str) -> Result<(), 
     match kind {
         0 => {
             let reply = client
-                .send(bearer(client.request("GET", "/api/projects/1"), valid))
+                .send(client.request("GET", "/api/projects/1").bearer(valid))
                 .await;
             expect(reply.status.as_u16(), 200, "valid")
         }
@@ -57,21 +57,21 @@ async fn one(client: &Client, kind: usize, n: usize, valid: &str) -> Result<(), 
                 b64(claims().to_string())
             );
             let reply = client
-                .send(bearer(client.request("GET", "/api/projects/1"), &none))
+                .send(client.request("GET", "/api/projects/1").bearer(&none))
                 .await;
             expect(reply.status.as_u16(), 401, "alg none")
         }
         2 => {
             let jwt = mint(key(), &format!("ins_soak_{n}"), &claims()).unwrap();
             let reply = client
-                .send(bearer(client.request("GET", "/api/projects/1"), &jwt))
+                .send(client.request("GET", "/api/projects/1").bearer(&jwt))
                 .await;
             expect(reply.status.as_u16(), 401, "random kid")
         }
         3 => {
             let huge = format!("{}.{}.x", b64(r#"{"alg":"RS256"}"#), "A".repeat(40_000));
             let reply = client
-                .send(bearer(client.request("GET", "/api/projects/1"), &huge))
+                .send(client.request("GET", "/api/projects/1").bearer(&huge))
                 .await;
             expect(reply.status.as_u16(), 401, "huge token")
         }
@@ -82,7 +82,7 @@ async fn one(client: &Client, kind: usize, n: usize, valid: &str) -> Result<(), 
         5 => {
             let mut req = client.request("GET", "/public/x");
             for name in ["x-user-id", "X_User_Id", "x-user-roles", "x-forwarded-for"] {
-                req = header(req, name, "evil");
+                req = req.with_header(name, "evil");
             }
             let reply = client.send(req).await;
             expect(reply.status.as_u16(), 200, "spoofed headers")?;
@@ -112,17 +112,19 @@ async fn one(client: &Client, kind: usize, n: usize, valid: &str) -> Result<(), 
         }
         8 => {
             let reply = client
-                .send_h2(bearer(client.request("GET", "/api/projects/1"), valid))
+                .send_h2(client.request("GET", "/api/projects/1").bearer(valid))
                 .await;
             expect(reply.status.as_u16(), 200, "valid over HTTP/2")
         }
         9 => {
             let expired = token(&with(claims(), "/exp", serde_json::json!(NOW - 60)));
             let reply = client
-                .send(navigate(bearer(
-                    client.request("GET", "/dashboard"),
-                    &expired,
-                )))
+                .send(
+                    client
+                        .request("GET", "/dashboard")
+                        .bearer(&expired)
+                        .navigate(),
+                )
                 .await;
             expect(reply.status.as_u16(), 302, "expired page")
         }
@@ -193,11 +195,11 @@ async fn soak_mixed_hostile_and_valid_requests_leave_memory_near_baseline() {
     let valid = token(&claims());
     for _ in 0..20 {
         let reply = client
-            .send(bearer(client.request("GET", "/api/projects/1"), &valid))
+            .send(client.request("GET", "/api/projects/1").bearer(&valid))
             .await;
         assert_eq!(reply.status, 200);
         let reply = client
-            .send_h2(bearer(client.request("GET", "/dashboard"), &valid))
+            .send_h2(client.request("GET", "/dashboard").bearer(&valid))
             .await;
         assert_eq!(reply.status, 200);
     }

@@ -1,90 +1,14 @@
-//! Helpers of the hostile suite (and the soak binary): raw sockets, request builders,
-//! outcome checks.
+//! Raw-socket helpers of the hostile suite (and the soak binary): write bytes an HTTP client
+//! would refuse to send, read until the server closes or a deadline, pick the answer apart.
+//! Everything else (requests with `.bearer()`, claims, `NOW`, outcome checks) is the shared
+//! kit in `crate::support`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::Request;
-use http_body_util::Full;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-use crate::support::client::Reply;
-use crate::support::{Client, Harness};
-
-pub type Req = Request<Full<Bytes>>;
-
-/// Unpadded base64url of `bytes`.
-pub fn b64(bytes: impl AsRef<[u8]>) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// `req` with `Authorization: Bearer <jwt>`.
-pub fn bearer(mut req: Req, jwt: &str) -> Req {
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {jwt}")
-            .parse()
-            .expect("token is a header value"),
-    );
-    req
-}
-
-/// `req` marked as a browser navigation (a page request).
-pub fn navigate(mut req: Req) -> Req {
-    req.headers_mut()
-        .insert("sec-fetch-mode", "navigate".parse().unwrap());
-    req
-}
-
-/// `req` with one more header (appended, so repeats are kept).
-pub fn header(mut req: Req, name: &str, value: &str) -> Req {
-    req.headers_mut().append(
-        http::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
-        http::HeaderValue::from_str(value).expect("header value"),
-    );
-    req
-}
-
-/// `GET path` on the API with a bearer token.
-pub async fn api(h: &Harness, method: &str, path: &str, jwt: &str) -> Reply {
-    h.client
-        .send(bearer(h.client.request(method, path), jwt))
-        .await
-}
-
-/// Status and JSON reason (empty for a 2xx or a non-JSON body).
-pub fn outcome(reply: &Reply) -> (u16, String) {
-    let reason = serde_json::from_slice::<Value>(&reply.body)
-        .ok()
-        .and_then(|v| v.get("reason").and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_default();
-    (reply.status.as_u16(), reason)
-}
-
-/// `(status, reason)` as an owned pair, for comparisons in tables.
-pub fn refused(status: u16, reason: &str) -> (u16, String) {
-    (status, reason.to_string())
-}
-
-/// Asserts that the upstream received nothing since it had seen `before` requests.
-#[track_caller]
-pub fn assert_nothing_forwarded(h: &Harness, before: usize, what: &str) {
-    let now = h.echo.count();
-    assert_eq!(
-        now,
-        before,
-        "{what}: the upstream received {} request(s): {:?}",
-        now - before,
-        h.echo.seen()[before..]
-            .iter()
-            .map(|s| format!("{} {}", s.method, s.target))
-            .collect::<Vec<_>>()
-    );
-}
 
 /// What came back on one raw connection.
 #[derive(Debug)]
@@ -165,40 +89,4 @@ pub async fn read_until_close(stream: &mut TcpStream, deadline: Instant) -> (Str
         }
     };
     (String::from_utf8_lossy(&out).into_owned(), closed)
-}
-
-/// A fresh client (its own connection pool) for `h`.
-pub fn fresh_client(h: &Harness) -> Client {
-    Client::new(h.client.addr)
-}
-
-/// [`crate::support::BASE_CONFIG`] with `extra` added to `[clerk]`.
-pub fn clerk_config(extra: &str) -> String {
-    crate::support::BASE_CONFIG.replace(
-        "jwks_unknown_kid_interval = \"30s\"\n",
-        &format!("jwks_unknown_kid_interval = \"30s\"\n{extra}\n"),
-    )
-}
-
-/// [`crate::support::BASE_CONFIG`] with `extra` appended as new sections.
-pub fn config_with_sections(extra: &str) -> String {
-    format!("{}\n{extra}\n", crate::support::BASE_CONFIG)
-}
-
-/// Polls `cond` every 10 ms until it holds or `deadline` passes; returns whether it held.
-pub async fn eventually<F, Fut>(deadline: Duration, mut cond: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let until = Instant::now() + deadline;
-    loop {
-        if cond().await {
-            return true;
-        }
-        if Instant::now() >= until {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }

@@ -1,100 +1,40 @@
-//! Test harness: real servers on loopback ports, a clock the test controls, tokens minted
-//! with real RSA keys from a claims builder.
+//! The one test kit: real servers on loopback ports, a clock the test controls, tokens
+//! minted with real RSA keys from one claims builder.
+//!
+//! - Time and tokens ([`claims`] module): [`NOW`] is the instant of every test clock;
+//!   [`claims()`] is the valid user at `NOW`, changed with [`with`]/[`without`] and signed
+//!   with [`token`]; [`live_claims`] is the same user by the real clock ([`wall_now`]) for
+//!   doorman binaries.
+//! - Requests ([`client`] module): `h.client.request(method, path)` dressed with
+//!   [`RequestExt`] (`.bearer(jwt)`, `.navigate()`, `.cookie(..)`, `.with_header(..)`),
+//!   [`Client::api`] for a bearer call, [`outcome`]/[`refused`] to compare answers.
+//! - Servers: [`Harness`] (doorman + JWKS + echo upstream + clock), [`BASE_CONFIG`] and its
+//!   variants, the fake Clerk API and the doorman binary as a process.
+//!
+//! Raw-socket and hand-framed HTTP/2 helpers live with the hostile suite (`hostile::tools`,
+//! `hostile::h2raw`).
 
+pub mod claims;
 pub mod clerk_api;
 pub mod client;
 pub mod jwks_server;
 pub mod process;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use doorman::app::{self, Options, Running};
 use doorman::clock::ManualClock;
 use doorman::config::Config;
 use doorman::echo::Echo;
-use doorman::mint::{mint, sign_raw, SigningKey};
-use serde_json::{json, Value};
 
-pub use client::Client;
+pub use claims::{
+    b64, claims, key, live_claims, other_key, raw_token, token, wall_now, with, without, AZP,
+    ISSUER, KID, NOW,
+};
+pub use client::{outcome, refused, Client, Req, RequestExt};
 pub use jwks_server::JwksServer;
-
-/// The "now" of every test clock: a fixed, readable instant.
-pub const NOW: i64 = 1_800_000_000;
-pub const ISSUER: &str = "https://clerk.test.example";
-pub const AZP: &str = "https://app.test.example";
-pub const KID: &str = "ins_test_1";
-
-/// One RSA key per test binary: generating 2048-bit keys is slow.
-pub fn key() -> &'static SigningKey {
-    static KEY: OnceLock<SigningKey> = OnceLock::new();
-    KEY.get_or_init(|| SigningKey::generate_2048().expect("generate test key"))
-}
-
-/// A second key, for rotation and wrong-key tests.
-pub fn other_key() -> &'static SigningKey {
-    static KEY: OnceLock<SigningKey> = OnceLock::new();
-    KEY.get_or_init(|| SigningKey::generate_2048().expect("generate test key"))
-}
-
-/// Claims of a valid, onboarded, active user, valid at [`NOW`].
-pub fn claims() -> Value {
-    json!({
-        "iss": ISSUER,
-        "sub": "user_1",
-        "sid": "sess_1",
-        "azp": AZP,
-        "iat": NOW - 5,
-        "nbf": NOW - 15,
-        "exp": NOW + 55,
-        "v": 2,
-        "metadata": {
-            "userType": "freelancer",
-            "isActive": true,
-            "roles": [{"name": "member", "permissions": ["view_project"]}],
-            "permissions": [],
-            "featureFlags": {"advanced_search": true, "beta": false},
-            "onboarding": {"status": "completed"},
-        }
-    })
-}
-
-/// Sets `value` at the JSON pointer `pointer` inside `claims` (creating objects on the way).
-pub fn with(mut claims: Value, pointer: &str, value: Value) -> Value {
-    let mut target = &mut claims;
-    let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
-    for (i, part) in parts.iter().enumerate() {
-        if i + 1 == parts.len() {
-            target[*part] = value;
-            break;
-        }
-        if target.get(*part).is_none() {
-            target[*part] = json!({});
-        }
-        target = &mut target[*part];
-    }
-    claims
-}
-
-/// Removes the claim at `pointer`.
-pub fn without(mut claims: Value, pointer: &str) -> Value {
-    let (parent, last) = pointer.rsplit_once('/').unwrap_or(("", pointer));
-    if let Some(obj) = claims.pointer_mut(parent).and_then(Value::as_object_mut) {
-        obj.remove(last);
-    }
-    claims
-}
-
-/// A token for `claims` signed by the test key.
-pub fn token(claims: &Value) -> String {
-    mint(key(), KID, claims).expect("mint")
-}
-
-/// A token with a hand-written header and payload (for hostile inputs).
-pub fn raw_token(header: &str, payload: &str) -> String {
-    sign_raw(key(), header, payload).expect("sign")
-}
 
 /// The config every test starts from; `${JWKS_URL}` and `${UPSTREAM_URL}` are filled in.
 pub const BASE_CONFIG: &str = r#"
@@ -208,6 +148,19 @@ path = "/closed/**"
 access = "deny"
 "#;
 
+/// [`BASE_CONFIG`] with `extra` added to `[clerk]`.
+pub fn clerk_config(extra: &str) -> String {
+    BASE_CONFIG.replace(
+        "jwks_unknown_kid_interval = \"30s\"\n",
+        &format!("jwks_unknown_kid_interval = \"30s\"\n{extra}\n"),
+    )
+}
+
+/// [`BASE_CONFIG`] with `extra` appended as new sections.
+pub fn config_with_sections(extra: &str) -> String {
+    format!("{BASE_CONFIG}\n{extra}\n")
+}
+
 /// A running doorman with its JWKS server, echo upstream and clock.
 pub struct Harness {
     pub doorman: Running,
@@ -271,11 +224,51 @@ impl Harness {
         }
     }
 
+    /// A client with its own connection pool (pooled connections do not survive clock
+    /// jumps).
+    pub fn fresh_client(&self) -> Client {
+        Client::new(self.client.addr)
+    }
+
     /// The body of `/metrics`.
     pub async fn metrics(&self) -> String {
         Client::new(self.doorman.admin_addr)
             .get("/metrics")
             .await
             .text()
+    }
+}
+
+/// Asserts that the upstream received nothing since it had seen `before` requests.
+#[track_caller]
+pub fn assert_nothing_forwarded(h: &Harness, before: usize, what: &str) {
+    let now = h.echo.count();
+    assert_eq!(
+        now,
+        before,
+        "{what}: the upstream received {} request(s): {:?}",
+        now - before,
+        h.echo.seen()[before..]
+            .iter()
+            .map(|s| format!("{} {}", s.method, s.target))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Polls `cond` every 10 ms until it holds or `deadline` passes; returns whether it held.
+pub async fn eventually<F, Fut>(deadline: Duration, mut cond: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = Instant::now() + deadline;
+    loop {
+        if cond().await {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -9,6 +9,7 @@ use http::{HeaderMap, HeaderValue};
 use super::*;
 use crate::clock::ManualClock;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::token::testkit::{key_a, session_claims, token, NOW};
 
 mod futures_like {
@@ -62,15 +63,22 @@ fn headers(pairs: &[(&str, String)]) -> HeaderMap {
 }
 
 fn authenticate_now(s: &Setup, h: &HeaderMap) -> Authenticated {
-    block_on(authenticate(
+    let found = block_on(authenticate(
         h,
         &s.config,
         &s.keys,
         Some(&s.cache),
         &s.clock,
-        &s.metrics,
         &s.config.clerk.session_cookie,
-    ))
+    ));
+    crate::proxy::record::count_auth(
+        &s.metrics,
+        &crate::authn::AuthEvents {
+            token: found.events,
+            ..Default::default()
+        },
+    );
+    found
 }
 
 #[test]

@@ -1,0 +1,151 @@
+//! The recorder: every counter a request moves and its one log line, from the [`Outcome`]
+//! the phases produced. Phases report what happened; only this module counts it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{HeaderValue, Request, Response};
+use hyper::body::Incoming;
+
+use crate::access_log;
+use crate::authn::AuthEvents;
+use crate::config::Config;
+use crate::metrics::{EventResult, Metrics, ResultLabel, RouteDecision};
+use crate::respond::Body;
+use crate::snapshot::{Shared, Snapshot};
+
+use super::outcome::Outcome;
+
+/// What the log line needs from the request before it is consumed.
+pub struct Line {
+    request_id: HeaderValue,
+    method: http::Method,
+    /// The path, only when request lines are logged at all.
+    path: Option<String>,
+    /// The client's address, when request lines are logged.
+    client: Option<std::net::IpAddr>,
+}
+
+impl Line {
+    /// Reads (or assigns) the request id and remembers the method and path.
+    pub fn start(req: &mut Request<Incoming>, config: &Config, peer: std::net::IpAddr) -> Line {
+        let logging = &config.logging;
+        let request_id = access_log::request_id(req.headers_mut(), &logging.request_id_header);
+        let logged = tracing::enabled!(tracing::Level::WARN);
+        Line {
+            request_id,
+            method: req.method().clone(),
+            path: logged.then(|| req.uri().path().to_string()),
+            client: logged.then(|| {
+                access_log::client_address(req.headers(), peer, &config.server.trusted_proxies)
+            }),
+        }
+    }
+}
+
+/// Counts `out`, writes its log line and returns its response (with the request id).
+pub fn record(
+    shared: &Shared,
+    snapshot: &Arc<Snapshot>,
+    out: Outcome,
+    line: Line,
+    started: Instant,
+) -> Response<Body> {
+    let elapsed = started.elapsed().as_secs_f64();
+    let metrics = &shared.metrics;
+    let label = out.label();
+    snapshot.route_metrics.record(&out.route, label, elapsed);
+    count_auth(metrics, &out.auth);
+    if let Some(seconds) = out.auth_seconds {
+        metrics.auth_duration.observe(seconds);
+    }
+    if let Some(shadow) = &out.shadow {
+        metrics
+            .shadow_decisions
+            .get_or_create(&RouteDecision {
+                route: out.route.clone(),
+                decision: shadow.label(),
+            })
+            .inc();
+    }
+    if let Some(delivery) = &out.webhook {
+        metrics
+            .webhooks
+            .get_or_create(&EventResult {
+                event: delivery.event,
+                result: delivery.result,
+            })
+            .inc();
+    }
+    let events = &out.answer_events;
+    if let Some(kind) = events.limit {
+        metrics.limit(kind);
+    }
+    // The upstream's name: from its index when it answered, else from the route.
+    let upstream = match events.upstream_status {
+        Some((index, _)) => snapshot.config.upstreams.get(index).map(|u| &u.name),
+        None if events.upstream_error.is_some() => {
+            access_log::upstream_of(&snapshot.config, &out.route).map(|u| &u.name)
+        }
+        None => None,
+    };
+    if let (Some(kind), Some(name)) = (events.upstream_error, upstream) {
+        metrics.upstream_error(name, kind);
+    }
+    if let (Some((index, status)), Some(seconds)) =
+        (events.upstream_status, events.upstream_seconds)
+    {
+        snapshot.upstreams.observe(index, status, seconds);
+    }
+    let logging = &snapshot.config.logging;
+    let mut response = out.response;
+    response
+        .headers_mut()
+        .insert(logging.request_id_header.clone(), line.request_id.clone());
+    if let Some(path) = &line.path {
+        access_log::emit(&access_log::Entry {
+            request_id: line.request_id.to_str().unwrap_or(""),
+            client: line.client,
+            upstream: upstream.map(|name| &**name),
+            method: line.method.as_str(),
+            path,
+            route: &out.route,
+            decision: label,
+            reason: out.decision.reason(),
+            shadow: out.shadow.as_ref(),
+            status: response.status().as_u16(),
+            total_seconds: elapsed,
+            auth_seconds: out.auth_seconds.unwrap_or(0.0),
+            upstream_seconds: events.upstream_seconds,
+            user: access_log::user_field(
+                out.user.as_ref().map(|u| u.user_id.as_str()),
+                logging.user_id,
+            ),
+        });
+    }
+    response
+}
+
+/// The token check, cache and handshake counters of one authentication.
+pub fn count_auth(metrics: &Metrics, events: &AuthEvents) {
+    match events.token.cache_hit {
+        Some(true) => metrics.token_cache_hits.inc(),
+        Some(false) => metrics.token_cache_misses.inc(),
+        None => 0,
+    };
+    match events.token.result {
+        Some(crate::authn::token::VALID) => {
+            metrics.token_valid.inc();
+        }
+        Some(result) => {
+            metrics
+                .token_verifications
+                .get_or_create(&ResultLabel { result })
+                .inc();
+        }
+        None => {}
+    }
+    for result in [events.exchange, events.handshake].into_iter().flatten() {
+        metrics.handshake(result);
+    }
+}
