@@ -214,6 +214,10 @@ pub struct Upstream {
     pub timeout: Duration,
     /// Extra CA certificates for an `https://` upstream.
     pub ca_file: Option<PathBuf>,
+    /// Reuse order, idle timeout, maximum age and size of the connection pool.
+    pub pool: crate::upstream::pool::PoolSettings,
+    /// How often the host is resolved again (`None`: never).
+    pub resolve_every: Option<Duration>,
 }
 
 /// Whether a route's decisions are applied or only reported.

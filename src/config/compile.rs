@@ -39,6 +39,7 @@ mod method_override;
 mod routes;
 mod sections;
 mod upgrades;
+mod upstream_pool;
 
 use clerk::compile_clerk;
 use headers::compile_headers;

@@ -255,6 +255,14 @@ pub struct RawUpstream {
     pub timeout: Option<String>,
     /// Extra PEM CA certificates trusted for an `https://` upstream (besides webpki roots).
     pub ca_file: Option<String>,
+    /// Close a pooled connection unused this long. Default `60s`.
+    pub idle_timeout: Option<String>,
+    /// Close a connection this old when it comes back to the pool. Default `5m`.
+    pub max_connection_age: Option<String>,
+    /// Resolve the host again this often; `"0s"` never. Default `30s`.
+    pub resolve_every: Option<String>,
+    /// Which idle connection the next request takes: `fifo` (default) or `lifo`.
+    pub reuse: Option<String>,
 }
 
 /// `[defaults]`: the policy of a request that matches no route.

@@ -23,5 +23,6 @@ mod logs;
 mod operations;
 mod reload_settles;
 mod template;
+mod upstream_pool;
 mod vectors;
 mod webhooks;
