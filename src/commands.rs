@@ -248,16 +248,31 @@ pub fn keygen(out: &Path, kid: &str) -> Result<ExitCode, CommandError> {
     let pem = key
         .to_pkcs8_pem()
         .map_err(|e| CommandError::Input(e.to_string()))?;
-    if out.exists() {
-        return Err(CommandError::Input(format!(
-            "{} already exists; pick another --out or remove it",
-            out.display()
-        )));
-    }
-    std::fs::write(out, pem)
-        .map_err(|e| CommandError::Input(format!("cannot write {}: {e}", out.display())))?;
+    write_private(out, pem.as_bytes())?;
     println!("{}", crate::mint::jwks_json(&[(&key, kid)]));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Creates `out` (never overwriting) readable by its owner only (mode 0600 on Unix, set
+/// at creation, so the key is never readable by others even for a moment).
+fn write_private(out: &Path, bytes: &[u8]) -> Result<(), CommandError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(out).map_err(|e| {
+        CommandError::Input(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            format!(
+                "{} already exists; pick another --out or remove it",
+                out.display()
+            )
+        } else {
+            format!("cannot create {}: {e}", out.display())
+        })
+    })?;
+    file.write_all(bytes)
+        .map_err(|e| CommandError::Input(format!("cannot write {}: {e}", out.display())))
 }
 
 /// Reads a JSON argument given inline or as `@FILE`.

@@ -83,6 +83,28 @@ fn check_from_another_directory_reads_key_files_next_to_the_config() {
     );
 }
 
+/// Regression (issue 17): the private key was written with mode 0644.
+#[cfg(unix)]
+#[test]
+fn token_keygen_writes_the_private_key_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("keygen-mode");
+    write_jwks(&dir);
+    let mode = std::fs::metadata(dir.join("keys/key.pem"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "mode {:o}", mode & 0o777);
+    // Never over an existing file.
+    let again = doorman()
+        .args(["token", "keygen", "--out"])
+        .arg(dir.join("keys/key.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
+
 #[test]
 fn a_missing_key_file_is_named_by_key_and_absolute_path() {
     let etc = temp_dir("paths-missing");
