@@ -13,6 +13,7 @@ mod defaults;
 mod deploy;
 mod docs;
 mod edge;
+mod explain;
 mod forwarding;
 mod handshake;
 mod hostile;
