@@ -98,7 +98,7 @@ frontend fe
   bind 127.0.0.1:$1
 HA
   if [ "$3" = 1 ]; then
-    # What BENCH.md's "jwt_verify on every request + path rules + identity header" does.
+    # What docs/performance.md's "jwt_verify on every request + path rules + identity header" does.
     cat <<HA
   http-request set-var(txn.bearer) http_auth_bearer
   http-request set-var(txn.alg) var(txn.bearer),jwt_header_query('\$.alg')

@@ -7,7 +7,7 @@
 #
 # Builds release; starts the fast upstream (examples/fast_upstream.rs) on CPU 1; doorman
 # (one worker) and HAProxy (one thread) on CPU 0; drives each with wrk on CPU 1 (keep-alive);
-# and prints, per scenario of ../shared/docs/BENCH.md, requests/s, p50/p99, CPU µs per
+# and prints, per scenario of docs/performance.md, requests/s, p50/p99, CPU µs per
 # request of the measured process (utime+stime from /proc/PID/stat over the run) and its
 # peak RSS, then the ratios against the targets. HAProxy runs twice: as a plain proxy, and
 # verifying the RS256 token of every request with `jwt_verify` (plus issuer, expiry, a path
@@ -84,7 +84,7 @@ echo "| b/h public route ÷ HAProxy plain proxy | $(ratio "$B" "$H") | |"
 echo "| c/b what auth adds to proxying | $(ratio "$C" "$B") | |"
 echo "| d0/j cache disabled ÷ HAProxy verifying every token | $(ratio "$D0" "$J") | |"
 echo "| d/c cold ÷ warm | $(ratio "$D" "$C") | |"
-echo "| j/h HAProxy: verifying ÷ plain (BENCH.md: 61 ÷ 13) | $(ratio "$J" "$H") | |"
+echo "| j/h HAProxy: verifying ÷ plain (reference: 61 ÷ 13) | $(ratio "$J" "$H") | |"
 echo
 echo "warm doorman token cache: $hits hits, $misses misses;" \
   "cold doorman: $(metric 18093 doorman_token_cache_hits_total) hits," \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scale checks (../shared/docs/BENCH.md "Scale"), on loopback like benches/load.sh:
+# Scale checks (docs/performance.md, "Scale"), on loopback like benches/load.sh:
 #
 #   benches/scale.sh [DURATION]          (default 10s per load run)
 #   env: TOKENS=100000       distinct live tokens for the memory check

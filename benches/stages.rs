@@ -1,4 +1,4 @@
-//! Criterion benchmarks of the pure stages (BENCH.md): route lookup with 10 / 100 / 1,000
+//! Criterion benchmarks of the pure stages (docs/performance.md): route lookup with 10 / 100 / 1,000
 //! routes, token verification uncached (RS256, 2048-bit) and cached, claims decoding (v1,
 //! and v2 with an `fpm` bitmask), `decide`, header preparation, and the auth decision alone
 //! (facts + route + cached token + decide), which must stay under 2 µs.
@@ -21,10 +21,10 @@ use doorman::cache::{TokenCache, Validity};
 use doorman::clock::{Clock, SystemClock};
 use doorman::config::{CacheSettings, Config};
 use doorman::decide::decide;
+use doorman::dev::mint::{mint, SigningKey};
 use doorman::jwks::KeyStore;
 use doorman::keys::KeySet;
 use doorman::metrics::Metrics;
-use doorman::mint::{mint, SigningKey};
 use doorman::path::normalize;
 use doorman::request::Facts;
 use doorman::token::claims::Identity;

@@ -11,10 +11,10 @@ use serde_json::Value;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, KeySource};
-use crate::explain::{explain_request, Explanation, TokenInput};
+use crate::dev::mint::{mint as mint_token, SigningKey};
+use crate::explain::{explain_with_headers, Explanation, TokenInput};
 use crate::jwks::{load_static, KeyStore};
 use crate::metrics::Metrics;
-use crate::mint::{mint as mint_token, SigningKey};
 
 /// Why a command failed (exit code 1).
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +118,7 @@ pub fn explain(req: &ExplainRequest) -> Result<ExitCode, CommandError> {
                 .map_err(|e| CommandError::Input(format!("cannot load the signing keys to verify --token: {e}; use --claims to skip verification")))?;
         }
         Ok::<_, CommandError>(
-            explain_request(&config, &keys, &SystemClock as &dyn Clock, &method, &req.path, &token, &headers).await,
+            explain_with_headers(&config, &keys, &SystemClock as &dyn Clock, &method, &req.path, &token, &headers).await,
         )
     })?;
     if req.json {
@@ -293,7 +293,7 @@ pub fn keygen(out: &Path, kid: &str) -> Result<ExitCode, CommandError> {
         .to_pkcs8_pem()
         .map_err(|e| CommandError::Input(e.to_string()))?;
     write_private(out, pem.as_bytes())?;
-    println!("{}", crate::mint::jwks_json(&[(&key, kid)]));
+    println!("{}", crate::dev::mint::jwks_json(&[(&key, kid)]));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -13,6 +13,7 @@ pub mod paths;
 pub mod publishable;
 pub mod raw;
 pub mod syntax;
+pub mod users;
 mod webhook_secret;
 
 use std::net::SocketAddr;
@@ -52,6 +53,8 @@ pub struct Config {
     pub logging: Logging,
     pub webhooks: Option<Webhooks>,
     pub revocation: Revocation,
+    /// `[users]`: what `doorman users` writes where.
+    pub users: users::Users,
     /// The role catalog (`[roles]`), for `doorman check`.
     pub roles: std::collections::BTreeMap<String, Vec<String>>,
     /// Things that load but are probably mistakes.
@@ -106,6 +109,8 @@ pub struct Clerk {
     pub handshake: Option<Handshake>,
     /// Extra CA certificates for outgoing HTTPS to Clerk.
     pub ca_file: Option<PathBuf>,
+    /// Backend API base, e.g. `https://api.clerk.com` (no trailing `/`).
+    pub api_url: String,
 }
 
 impl Clerk {
@@ -260,6 +265,10 @@ pub struct Webhooks {
     pub path: String,
     pub tolerance: Duration,
     pub max_body_bytes: usize,
+    /// `user.created` initializes metadata, when set.
+    pub initialize: Option<users::Initialize>,
+    /// Verified deliveries are passed on, when set.
+    pub forward: Option<users::Forward>,
 }
 
 /// `[revocation]`.
@@ -354,13 +363,9 @@ impl Config {
 }
 
 #[cfg(test)]
-mod defaults_tests;
-#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_slow_clients;
 
 /// `[limits] http2_max_pings`, `http2_max_settings` and `http2_flood_window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

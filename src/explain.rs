@@ -49,8 +49,26 @@ pub struct Explanation {
     pub location: Option<String>,
 }
 
-/// Explains `method target` (target = path and optional query) sent with `headers`.
+/// Explains `method target` (target = path and optional query), a navigation when
+/// `navigate`, with no other header.
 pub async fn explain_request(
+    config: &Config,
+    keys: &KeyStore,
+    clock: &dyn Clock,
+    method: &Method,
+    target: &str,
+    navigate: bool,
+    token: &TokenInput,
+) -> Explanation {
+    let mut headers = HeaderMap::new();
+    if navigate {
+        headers.insert("sec-fetch-mode", http::HeaderValue::from_static("navigate"));
+    }
+    explain_with_headers(config, keys, clock, method, target, token, &headers).await
+}
+
+/// Explains `method target` (target = path and optional query) sent with `headers`.
+pub async fn explain_with_headers(
     config: &Config,
     keys: &KeyStore,
     clock: &dyn Clock,

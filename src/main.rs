@@ -45,6 +45,8 @@ enum Command {
     Explain(ExplainArgs),
     /// Run a self-contained demonstration on loopback.
     Demo(DemoArgs),
+    /// Write the claims doorman reads into Clerk users' public metadata (Backend API).
+    Users(doorman::users::args::UsersArgs),
     /// Test-token tools.
     Token {
         #[command(subcommand)]
@@ -130,7 +132,7 @@ fn main() -> ExitCode {
     // The demo prints its own report; per-request log lines would bury it. `run` sets up
     // logging once its config (which names the format) is loaded.
     match &cli.command {
-        Some(Command::Demo(_)) => doorman::telemetry::init("warn", false),
+        Some(Command::Demo(_) | Command::Users(_)) => doorman::telemetry::init("warn", false),
         None | Some(Command::Run) => {}
         Some(_) => doorman::telemetry::init("info", false),
     }
@@ -149,7 +151,8 @@ fn main() -> ExitCode {
             method: a.method,
             path: a.path,
         }),
-        Command::Demo(a) => doorman::demo::main(&a.listen, &a.admin_listen, a.once),
+        Command::Demo(a) => doorman::dev::demo::main(&a.listen, &a.admin_listen, a.once),
+        Command::Users(a) => doorman::users::command::run(&path, a),
         Command::Token {
             command:
                 TokenCommand::Mint {

@@ -37,7 +37,7 @@ use crate::decision::Decision;
 use crate::reason::Reason;
 use crate::request::Facts;
 
-pub use body::{Refused, Scan, ScannedBody, Verdict};
+pub use body::{Scan, ScannedBody, Verdict};
 use multipart::MultipartScanner;
 use urlencoded::UrlScanner;
 

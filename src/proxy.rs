@@ -33,7 +33,7 @@ use crate::decision::Decision;
 use crate::respond::Body;
 use crate::snapshot::{Shared, Snapshot};
 use crate::webhook;
-pub use outcome::{Answer, Outcome};
+pub use outcome::Outcome;
 
 /// Handles one request from `peer`.
 pub async fn handle(

@@ -137,6 +137,9 @@ reasons! {
     /// Bad or expired signature (400 when the Svix headers are missing altogether).
     WebhookRejected = "webhook_rejected", 401, Client;
     WebhookPayload = "webhook_payload", 400, Client;
+    /// `[webhooks] initialize` could not write the new user's metadata (Backend API down):
+    /// 503, so Svix delivers again.
+    WebhookInitializeFailed = "webhook_initialize_failed", 503, Doorman;
     // doorman itself.
     /// Over `[limits] max_connections`: answered before HTTP parsing, then closed.
     TooManyConnections = "too_many_connections", 503, Doorman;
@@ -209,6 +212,8 @@ mod tests {
             ours,
             [
                 &Reason::KeysUnavailable,
+                // Clerk's Backend API out of reach while initializing a new user.
+                &Reason::WebhookInitializeFailed,
                 &Reason::TooManyConnections,
                 &Reason::Internal
             ]

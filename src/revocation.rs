@@ -180,6 +180,13 @@ impl Revocations {
         false
     }
 
+    /// Forgets a delivery id, so that Svix's retry of a delivery that failed is acted on.
+    pub fn forget_delivery(&self, id: &str) {
+        if let Ok(mut inner) = self.inner.write() {
+            inner.deliveries.remove(id);
+        }
+    }
+
     /// Drops expired entries (also done on every apply).
     pub fn purge(&self, now: i64) {
         if let Ok(mut inner) = self.inner.write() {

@@ -36,9 +36,15 @@ mod pattern;
 mod shadow;
 mod table;
 
-pub use methods::{MethodError, MethodSet};
-pub use pattern::{Pattern, PatternError, PatternErrorKind, MAX_PATTERN_SEGMENTS};
-pub use table::{RouteTable, Tie};
+#[cfg(test)]
+use methods::MethodError;
+pub use methods::MethodSet;
+pub use pattern::Pattern;
+#[cfg(test)]
+use pattern::{PatternErrorKind, MAX_PATTERN_SEGMENTS};
+pub use table::RouteTable;
+#[cfg(test)]
+use table::Tie;
 
 #[cfg(test)]
 mod proptests;

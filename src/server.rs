@@ -34,7 +34,6 @@ pub mod guard;
 pub mod transport;
 pub mod watchdog;
 
-pub use flood::FloodLimits;
 use guard::GuardedIo;
 use transport::Transport;
 use watchdog::{Progress, WatchedBody};

@@ -47,7 +47,7 @@ pub fn verify_with_keys(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mint::sign_raw;
+    use crate::dev::mint::sign_raw;
     use crate::token::testkit::{
         b64, key_a, key_b, keys, options, session_claims, with, without, KID_A, KID_B, NOW,
     };

@@ -5,9 +5,13 @@
 //! gets 401 (400 for missing headers or an unreadable payload) with no detail and no effect;
 //! a replayed delivery id gets 204 without effect; a valid delivery is applied and shared
 //! before the 204. Bodies are bounded. Logs name the delivery id and event type, never the
-//! body or the secret.
+//! body or the secret. With `[webhooks] initialize`, `user.created` also writes the new
+//! user's defaults ([`initialize`]); with `forward_to`, every delivery acted on is queued for
+//! the application ([`forward`]) without delaying the answer.
 
 pub mod events;
+pub mod forward;
+pub mod initialize;
 pub mod svix;
 
 use bytes::Bytes;
@@ -19,6 +23,8 @@ use crate::reason::Reason;
 use crate::revocation::sync::SyncHandle;
 use crate::revocation::{Entry, Kind, Revocations};
 use events::Effect;
+use forward::Forwarder;
+use initialize::{Initialized, Initializer};
 use svix::Secret;
 
 /// A configured endpoint.
@@ -27,6 +33,10 @@ pub struct Endpoint {
     secret: Secret,
     tolerance_secs: i64,
     max_body_bytes: usize,
+    /// `user.created` writes the user type's defaults, when configured.
+    initializer: Option<Initializer>,
+    /// Verified deliveries are passed on to the application, when configured.
+    forwarder: Option<Forwarder>,
 }
 
 impl Endpoint {
@@ -36,6 +46,16 @@ impl Endpoint {
             secret: Secret::new(&config.secret),
             tolerance_secs: i64::try_from(config.tolerance.as_secs()).unwrap_or(300),
             max_body_bytes: config.max_body_bytes,
+            initializer: config.initialize.as_ref().and_then(|settings| {
+                Initializer::new(settings)
+                    .map_err(|e| tracing::error!(error = %e, "webhooks.initialize disabled"))
+                    .ok()
+            }),
+            forwarder: config.forward.as_ref().and_then(|settings| {
+                Forwarder::start(settings)
+                    .map_err(|e| tracing::error!(error = %e, "webhooks.forward_to disabled"))
+                    .ok()
+            }),
         }
     }
 }
@@ -104,7 +124,27 @@ pub async fn handle(endpoint: &Endpoint, req: Request<Incoming>, sinks: &Sinks<'
         tracing::info!(event_id = %verified.id, "webhook replay ignored");
         return Delivery::done("replay", "unknown");
     }
-    let (event, effect) = match events::parse(&body, verified.timestamp) {
+    let delivery = act(endpoint, &body, &verified, sinks).await;
+    match (delivery.refused, &endpoint.forwarder) {
+        (None, Some(forwarder)) => {
+            let event: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+            forwarder.enqueue(&parts.headers, body.clone(), event.as_ref());
+        }
+        (None, None) => {}
+        // Svix retries a refused delivery with the same id: let the retry act.
+        (Some(_), _) => sinks.store.forget_delivery(&verified.id),
+    }
+    delivery
+}
+
+/// Acts on a verified, new delivery.
+async fn act(
+    endpoint: &Endpoint,
+    body: &Bytes,
+    verified: &svix::Verified,
+    sinks: &Sinks<'_>,
+) -> Delivery {
+    let (event, effect) = match events::parse(body, verified.timestamp) {
         Ok(parsed) => parsed,
         Err(e) => {
             tracing::warn!(event_id = %verified.id, error = %e, "webhook payload not understood");
@@ -131,10 +171,7 @@ pub async fn handle(endpoint: &Endpoint, req: Request<Incoming>, sinks: &Sinks<'
             at_ms,
             expires_at,
         },
-        Effect::Ignore => {
-            tracing::info!(event_id = %verified.id, event, "webhook event ignored");
-            return Delivery::done("ignored", event);
-        }
+        Effect::Ignore => return initialize(endpoint, body, verified, event).await,
     };
     sinks.store.apply(&entry, sinks.now);
     if let Some(sync) = sinks.sync {
@@ -142,4 +179,45 @@ pub async fn handle(endpoint: &Endpoint, req: Request<Incoming>, sinks: &Sinks<'
     }
     tracing::info!(event_id = %verified.id, event, "webhook applied");
     Delivery::done("applied", event)
+}
+
+/// `user.created` with `[webhooks] initialize`: the type's defaults where nothing is yet.
+/// A failure is refused with 503 so that Svix delivers again.
+async fn initialize(
+    endpoint: &Endpoint,
+    body: &[u8],
+    verified: &svix::Verified,
+    event: &'static str,
+) -> Delivery {
+    let Some(initializer) = endpoint
+        .initializer
+        .as_ref()
+        .filter(|_| event == "user.created")
+    else {
+        tracing::info!(event_id = %verified.id, event, "webhook event ignored");
+        return Delivery::done("ignored", event);
+    };
+    let parsed: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    match initializer.user_created(&parsed).await {
+        Ok(Initialized::Written { user, kind, .. }) => {
+            tracing::info!(event_id = %verified.id, user = %user, user_type = %kind, "new user's metadata initialized");
+            Delivery::done("initialized", event)
+        }
+        Ok(Initialized::Unchanged { user }) => {
+            tracing::info!(event_id = %verified.id, user = %user, "new user already initialized");
+            Delivery::done("initialized", event)
+        }
+        Ok(Initialized::Skipped { user }) => {
+            tracing::info!(event_id = %verified.id, user = %user, "no configured user type for the new user; left alone");
+            Delivery::done("ignored", event)
+        }
+        Err(e) => {
+            tracing::warn!(event_id = %verified.id, error = %e, "new user's metadata not initialized; Svix will retry");
+            Delivery {
+                result: "initialize_failed",
+                event,
+                refused: Some(Reason::WebhookInitializeFailed),
+            }
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! generated at start-up (`doorman::mint::sign_raw`, header `{"alg":"RS256","kid":…}`), then
 //! verified with `verify_with_keys` under one of four option sets chosen by the first byte
 //! (including saturating extremes of `now` and skew). The result must equal a model of the
-//! documented check order (CLERK.md §2, "first failure wins"); a verified token then goes
+//! documented check order (docs/clerk.md, "Tokens: what is verified", "first failure wins"); a verified token then goes
 //! through `Identity::from_claims` with the `config.toml` pointers and the identity model.
 #![no_main]
 
@@ -57,7 +57,7 @@ fn options(selector: u8) -> (VerifyOptions, i64) {
     }
 }
 
-/// CLERK.md §2 as `verify`'s doc comment states it; time arithmetic saturates.
+/// docs/clerk.md, "Tokens: what is verified" as `verify`'s doc comment states it; time arithmetic saturates.
 fn model(claims: &Map<String, Value>, options: &VerifyOptions, now: i64) -> Result<(), TokenError> {
     let integer = |name: &str| match claims.get(name) {
         None => Ok(None),

@@ -40,6 +40,7 @@ mod routes;
 mod sections;
 mod upgrades;
 mod upstream_pool;
+mod users;
 
 use clerk::compile_clerk;
 use headers::compile_headers;
@@ -137,7 +138,19 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         );
     }
     let logging = checks::compile_logging(&raw.logging, &mut p);
-    let webhooks = checks::compile_webhooks(raw.webhooks.as_ref(), &mut p);
+    let mut webhooks = checks::compile_webhooks(raw.webhooks.as_ref(), &mut p);
+    let users = users::compile_users(&raw.users, &claims, &mut p);
+    if let (Some(compiled), Some(raw_webhooks)) = (webhooks.as_mut(), raw.webhooks.as_ref()) {
+        users::compile_webhook_extras(
+            raw_webhooks,
+            compiled,
+            &users,
+            &claims,
+            &clerk,
+            &upstreams,
+            &mut p,
+        );
+    }
     let revocation =
         checks::compile_revocation(&raw.revocation, clerk.verify.clock_skew_secs, &mut p);
     lints::lint_raw(&raw, &mut p);
@@ -162,6 +175,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         logging,
         webhooks,
         revocation,
+        users,
         roles: raw.roles,
         warnings: Vec::new(),
         source: source.to_string(),

@@ -36,6 +36,9 @@ pub struct RawConfig {
     pub webhooks: Option<RawWebhooks>,
     #[serde(default)]
     pub revocation: RawRevocation,
+    /// `doorman users` and the webhook initializer: where claims live, defaults per type.
+    #[serde(default)]
+    pub users: RawUsers,
     /// The role catalog: role name → the permissions it grants. Documentation that
     /// `doorman check` verifies routes against; the token's claims still decide.
     #[serde(default)]
@@ -54,6 +57,46 @@ pub struct RawWebhooks {
     pub tolerance: Option<String>,
     /// Largest accepted body. Default 262144 bytes.
     pub max_body_bytes: Option<u64>,
+    /// On `user.created`, write the defaults of the user's type (`[users.types.*]`) where
+    /// the metadata has nothing yet. Needs `[clerk] secret_key`. Default false.
+    pub initialize: Option<bool>,
+    /// JSON pointer into the event's user object naming the type chosen at sign-up.
+    /// Default `/unsafe_metadata/userType`.
+    pub initialize_type_from: Option<String>,
+    /// The type of a user whose event names none or an unknown one. Default: none (left alone).
+    pub initialize_default_type: Option<String>,
+    /// Time allowed to read and write one user's metadata. Default `5s`.
+    pub initialize_timeout: Option<String>,
+    /// Pass verified deliveries on: `<upstream name>/<path>` or an `http(s)://` URL.
+    pub forward_to: Option<String>,
+    /// Time allowed for one forwarding attempt. Default `10s`.
+    pub forward_timeout: Option<String>,
+    /// First wait between forwarding attempts, doubling up to 1 minute. Default `1s`.
+    pub forward_backoff: Option<String>,
+    /// How long a delivery is retried before it is dropped. Default `4m` (Svix libraries
+    /// refuse a `svix-timestamp` older than 5 minutes).
+    pub forward_retry_for: Option<String>,
+}
+
+/// `[users]`: where the claims `doorman users` writes live, beyond `[claims]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUsers {
+    /// The session token claim filled from public metadata. Default `/metadata`.
+    pub metadata_claim: Option<String>,
+    /// Claim pointer of the onboarding step (a number), e.g. `/metadata/onboarding/step`.
+    pub onboarding_step: Option<String>,
+    /// Claim pointer of the number of onboarding steps, e.g. `/metadata/onboarding/totalSteps`.
+    pub onboarding_total_steps: Option<String>,
+    /// Claim pointer of the organization object, e.g. `/metadata/organization`.
+    pub organization: Option<String>,
+    /// Onboarding statuses `validate` accepts. Default `["not_started", "in_progress",
+    /// "completed"]` plus `[claims] onboarding_complete_values`.
+    pub onboarding_statuses: Option<Vec<String>>,
+    /// `[users.types.<name>]`: field → default value (`roles`, `permissions`,
+    /// `feature_flags`, `onboarding_status`, `onboarding_step`, `onboarding_total_steps`,
+    /// `active`, `organization`, and `metadata` for other public metadata).
+    pub types: Option<std::collections::BTreeMap<String, toml::Table>>,
 }
 
 /// `[revocation]`: what webhooks revoke, and how replicas share it.

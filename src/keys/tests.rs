@@ -1,5 +1,5 @@
 //! Key sets from JWKS and PEM: what is loaded, what is skipped and why, and lookup rules
-//! (SECURITY.md class 10: keys with the wrong use/alg/kty, emptied sets).
+//! (docs/security.md class 10: keys with the wrong use/alg/kty, emptied sets).
 
 use super::*;
 use crate::token::testkit::{key_a, key_b, KID_A, KID_B};
@@ -22,7 +22,7 @@ fn jwks(keys: Vec<Value>) -> Vec<u8> {
 
 /// Signs `message` with key A (RS256) through a minted token: returns (signing input, signature).
 fn signed_by_a() -> (Vec<u8>, Vec<u8>) {
-    let token = crate::mint::mint(key_a(), KID_A, &json!({"sub": "user_1"})).unwrap();
+    let token = crate::dev::mint::mint(key_a(), KID_A, &json!({"sub": "user_1"})).unwrap();
     let parsed = crate::token::ParsedToken::parse(&token, 8192).unwrap();
     (parsed.signing_input().to_vec(), parsed.signature().to_vec())
 }

@@ -1,5 +1,5 @@
 //! Finds the session token in a request: the `Authorization` header first, else the session
-//! cookie (CLERK.md §4), plus [`cookie_value`] for other Clerk cookies (`__client_uat`).
+//! cookie (docs/clerk.md), plus [`cookie_value`] for other Clerk cookies (`__client_uat`).
 //!
 //! Pure and allocation-free: it borrows from the [`HeaderMap`] and never decodes, verifies or
 //! logs the token. It must never fall back to the cookie when an `Authorization` header is

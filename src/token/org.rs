@@ -1,5 +1,5 @@
 //! Clerk organization claims → the active organization and its `org:` permissions, for both
-//! claim versions (CLERK.md §1): v1 flat `org_id`/`org_slug`/`org_role`/`org_permissions`;
+//! claim versions (docs/clerk.md, "Tokens: what is verified"): v1 flat `org_id`/`org_slug`/`org_role`/`org_permissions`;
 //! v2 the `o` object, with permissions decoded from `fea` × `o.per` × `o.fpm`.
 //!
 //! v2 decoding follows Clerk's own decoder in `@clerk/shared` (clerk/javascript,

@@ -1,5 +1,5 @@
 //! Turns a compact JWS string into a [`ParsedToken`]: size limit, strict base64url, strict
-//! JSON, and the JOSE header rules of CLERK.md §2 (steps 1–3) plus doorman's stricter ones.
+//! JSON, and the JOSE header rules of docs/clerk.md, "Tokens: what is verified" (steps 1–3) plus doorman's stricter ones.
 //!
 //! Nothing here is trusted yet: the payload is only decoded so that the signature can be
 //! checked next ([`ParsedToken::verify`]). This stage must never act on a header field that

@@ -8,8 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 
+use crate::dev::mint::{jwks_json, mint, SigningKey};
 use crate::keys::KeySet;
-use crate::mint::{jwks_json, mint, SigningKey};
 use crate::token::{
     verify_with_keys, TokenError, VerifiedClaims, VerifyOptions, DEFAULT_MAX_TOKEN_BYTES,
 };

@@ -1,5 +1,5 @@
 //! Checks a [`ParsedToken`]'s signature and claims against the configured issuer, parties,
-//! clock and skew, in the order of CLERK.md §2 (signature first; the first failure wins),
+//! clock and skew, in the order of docs/clerk.md, "Tokens: what is verified" (signature first; the first failure wins),
 //! producing [`VerifiedClaims`].
 //!
 //! Pure: the key and the current time are passed in. A claim of the wrong type is always a
@@ -73,7 +73,7 @@ impl VerifiedClaims {
 }
 
 impl ParsedToken {
-    /// Verifies the signature with `key`, then the claims (CLERK.md §2, first failure wins):
+    /// Verifies the signature with `key`, then the claims (docs/clerk.md, "Tokens: what is verified", first failure wins):
     ///
     /// signature → [`TokenError::BadSignature`]; `sub` a non-empty string → `Claims`, not
     /// `mch_…` → `TokenType`; `exp` an integer, `nbf`/`iat` integers when present → `Claims`;

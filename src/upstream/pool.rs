@@ -134,10 +134,6 @@ impl<C> Pool<C> {
         self.idle.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.idle.is_empty()
-    }
-
     fn fresh(&self, created: Instant, idle_since: Instant, now: Instant) -> bool {
         fresh(&self.settings, created, idle_since, now)
     }
@@ -198,7 +194,7 @@ mod tests {
         pool.put(lease(2, t0), t0 + 30 * SEC);
         // At 70 s, connection 1 has been idle 70 s (closed), connection 2 for 40 s.
         assert_eq!(pool.take(t0 + 70 * SEC).map(|l| l.conn), Some(2));
-        assert!(pool.is_empty());
+        assert_eq!(pool.len(), 0);
         pool.put(lease(3, t0), t0);
         assert_eq!(pool.sweep(t0 + 59 * SEC), 0);
         assert_eq!(pool.sweep(t0 + 60 * SEC), 1);

@@ -29,6 +29,7 @@ pub fn event_label(kind: &str) -> &'static str {
         "user.deleted" => "user.deleted",
         "user.banned" => "user.banned",
         "user.updated" => "user.updated",
+        "user.created" => "user.created",
         "organizationMembership.created" => "organizationMembership.created",
         "organizationMembership.updated" => "organizationMembership.updated",
         "organizationMembership.deleted" => "organizationMembership.deleted",

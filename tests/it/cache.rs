@@ -4,7 +4,7 @@
 //! removed its key. Refused tokens are never cached.
 
 use crate::support::{claims, other_key, outcome, token, with, Harness, BASE_CONFIG, NOW};
-use doorman::mint::mint;
+use doorman::dev::mint::mint;
 use serde_json::json;
 
 /// Status and (for refusals) reason of a protected API request with `jwt`.

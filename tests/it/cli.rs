@@ -162,7 +162,7 @@ fn explain_for_a_page_without_a_token_shows_the_redirect() {
 fn token_mint_prints_a_token_that_verifies() {
     let dir = std::env::temp_dir().join(format!("doorman-mint-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let key = doorman::mint::SigningKey::generate_2048().unwrap();
+    let key = doorman::dev::mint::SigningKey::generate_2048().unwrap();
     let pem = dir.join("key.pem");
     std::fs::write(&pem, key.to_pkcs8_pem().unwrap()).unwrap();
     let out = doorman()

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use doorman::echo::Echo;
+use doorman::dev::echo::Echo;
 use serde_json::json;
 
 use crate::support::{

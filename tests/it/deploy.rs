@@ -11,7 +11,7 @@ use base64::Engine;
 use doorman::app::{self, Options};
 use doorman::clock::ManualClock;
 use doorman::config::Config;
-use doorman::echo::Echo;
+use doorman::dev::echo::Echo;
 
 use crate::support::{claims, key, token, Client, JwksServer, BASE_CONFIG, KID, NOW};
 

@@ -122,3 +122,45 @@ fn readme_opens_with_the_two_commands() {
         .collect();
     assert_eq!(commands, ["cargo run --release -- demo", "cargo test"]);
 }
+
+/// The reason ids in the first column of `docs/decisions.md`'s tables under `## Reasons`.
+fn documented_reasons() -> std::collections::BTreeSet<String> {
+    let text = fs::read_to_string(root().join("docs/decisions.md")).unwrap_or_default();
+    let section = text.split("\n## Reasons").nth(1).unwrap_or_default();
+    let section = section.split("\n## ").next().unwrap_or_default();
+    section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split('`').next())
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_reason_tables_name_exactly_the_reasons_doorman_gives() {
+    let code: std::collections::BTreeSet<String> = doorman::reason::Reason::ALL
+        .iter()
+        .map(|r| r.as_str().to_string())
+        .collect();
+    let docs = documented_reasons();
+    let undocumented: Vec<_> = code.difference(&docs).collect();
+    let unknown: Vec<_> = docs.difference(&code).collect();
+    assert!(
+        undocumented.is_empty() && unknown.is_empty(),
+        "docs/decisions.md is missing {undocumented:?} and lists unknown {unknown:?}"
+    );
+}
+
+#[test]
+fn the_metrics_table_names_every_decision_label() {
+    let text = fs::read_to_string(root().join("docs/operations.md")).unwrap_or_default();
+    let missing: Vec<_> = doorman::decision::Decision::LABELS
+        .iter()
+        .filter(|label| !text.contains(&format!("`{label}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/operations.md does not name the decision labels {missing:?}"
+    );
+}

@@ -266,7 +266,7 @@ async fn websocket_upgrades_are_authorized_then_tunnelled_both_ways() {
     let (upstream, mut heads) = upgrade_upstream().await;
     let jwks =
         crate::support::JwksServer::start(&[(crate::support::key(), crate::support::KID)]).await;
-    let echo = doorman::echo::Echo::start("127.0.0.1:0".parse().unwrap())
+    let echo = doorman::dev::echo::Echo::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let config = BASE_CONFIG.replace("${UPSTREAM_URL}", "${WS_URL}");
@@ -335,7 +335,7 @@ async fn https_upstreams_are_verified_against_their_ca_file() {
     let url = format!("https://localhost:{}", backend.doorman.addr.port());
     let jwks =
         crate::support::JwksServer::start(&[(crate::support::key(), crate::support::KID)]).await;
-    let echo = doorman::echo::Echo::start("127.0.0.1:0".parse().unwrap())
+    let echo = doorman::dev::echo::Echo::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let with_ca = BASE_CONFIG

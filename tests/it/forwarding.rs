@@ -62,7 +62,7 @@ async fn upstream_status_and_headers_come_back() {
 
 async fn harness_with_upstream(url: String) -> Harness {
     let jwks = JwksServer::start(&[(key(), KID)]).await;
-    let echo = doorman::echo::Echo::start("127.0.0.1:0".parse().unwrap())
+    let echo = doorman::dev::echo::Echo::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let config = BASE_CONFIG

@@ -31,7 +31,7 @@ async fn harness(clerk: &FakeClerk, secret: bool) -> Harness {
         &format!("jwks_unknown_kid_interval = \"30s\"\n{extra}"),
     );
     let jwks = JwksServer::start(&[(key(), KID)]).await;
-    let echo = doorman::echo::Echo::start("127.0.0.1:0".parse().unwrap())
+    let echo = doorman::dev::echo::Echo::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     Harness::with_parts(&config, jwks, echo, |_| None).await

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::support::jwks_server::Mode;
 use crate::support::{claims, key, other_key, outcome, Harness, KID};
-use doorman::mint::mint;
+use doorman::dev::mint::mint;
 
 mod futures_like {
     /// Runs futures concurrently on the current task set and collects their outputs.

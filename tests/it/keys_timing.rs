@@ -13,7 +13,7 @@ use crate::support::jwks_server::Mode;
 use crate::support::{
     claims, key, other_key, outcome, Client, Harness, RequestExt, BASE_CONFIG, KID,
 };
-use doorman::mint::mint;
+use doorman::dev::mint::mint;
 
 fn config(extra: &str) -> String {
     BASE_CONFIG.replace(
@@ -41,7 +41,7 @@ async fn jump(d: Duration) {
 }
 
 /// On a fresh client: jumping the clock expires idle keep-alive connections.
-async fn status(h: &Harness, kid: &str, key: &doorman::mint::SigningKey) -> (u16, String) {
+async fn status(h: &Harness, kid: &str, key: &doorman::dev::mint::SigningKey) -> (u16, String) {
     let jwt = mint(key, kid, &claims()).unwrap();
     outcome(&h.fresh_client().api("GET", "/api/projects/1", &jwt).await)
 }

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 
-use doorman::echo::Echo;
+use doorman::dev::echo::Echo;
 
 use crate::support::process::{sigterm, spawn_binary, wait_ready};
 use crate::support::Client;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use doorman::app::{self, Options};
 use doorman::clock::ManualClock;
 use doorman::config::Config;
-use doorman::echo::Echo;
+use doorman::dev::echo::Echo;
 use serde_json::Value;
 
 use crate::support::process::{sigterm, spawn_binary, temp_dir, wait_ready};

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use doorman::app::{self, Options};
 use doorman::clock::ManualClock;
 use doorman::config::Config;
-use doorman::echo::Echo;
+use doorman::dev::echo::Echo;
 
 use crate::support::process::temp_dir;
 use crate::support::{key, JwksServer, BASE_CONFIG, KID, NOW};

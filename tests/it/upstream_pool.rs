@@ -13,7 +13,7 @@ use hyper::service::service_fn;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use doorman::echo::Echo;
+use doorman::dev::echo::Echo;
 
 use crate::support::{key, Harness, JwksServer, BASE_CONFIG, KID};
 

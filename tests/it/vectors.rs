@@ -5,7 +5,7 @@ use std::sync::Arc;
 use doorman::app::{self, Options};
 use doorman::clock::ManualClock;
 use doorman::config::Config;
-use doorman::echo::Echo;
+use doorman::dev::echo::Echo;
 
 use crate::support::{outcome, Client};
 

@@ -332,7 +332,7 @@ async fn replicas_share_revocations_through_redis() {
     }
     let mut redis = Redis::start(None);
     redis.wait().await;
-    let echo = doorman::echo::Echo::start("127.0.0.1:0".parse().unwrap())
+    let echo = doorman::dev::echo::Echo::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let upstream = format!("http://{}", echo.addr);

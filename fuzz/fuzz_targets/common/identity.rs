@@ -95,7 +95,7 @@ fn strictly_sorted(items: &[String]) -> bool {
     items.windows(2).all(|w| w[0] < w[1]) && items.iter().all(|s| !s.is_empty())
 }
 
-/// The organization per CLERK.md §1 as the org module docs describe it.
+/// The organization per docs/clerk.md, "Tokens: what is verified" as the org module docs describe it.
 fn org_model(payload: &Value, version: u8) -> (Option<String>, Option<String>, Option<String>, Vec<String>) {
     let non_empty = |v: Option<&Value>| match v {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),

@@ -89,6 +89,8 @@ pub(super) fn compile_webhooks(raw: Option<&RawWebhooks>, p: &mut Problems) -> O
         path,
         tolerance,
         max_body_bytes: usize::try_from(max).unwrap_or(256 * 1024),
+        initialize: None,
+        forward: None,
     })
 }
 

@@ -130,6 +130,14 @@ pub(super) fn compile_clerk(raw: Option<&RawClerk>, p: &mut Problems) -> Clerk {
         session_cookie,
         secret_key: secret_key(raw, p),
         cookie_suffix: publishable.as_ref().map(|pk| pk.cookie_suffix.clone()),
+        api_url: match &handshake {
+            Some(h) => h.api_url.clone(),
+            None => base_url(
+                p,
+                "clerk.api_url",
+                raw.api_url.as_deref().unwrap_or("https://api.clerk.com"),
+            ),
+        },
         handshake,
         ca_file: raw.ca_file.as_ref().map(PathBuf::from),
     }

@@ -1,5 +1,5 @@
 //! Identity from claims: pointers, roles, permissions, flags, onboarding, activity, and
-//! SECURITY.md class 3 (claims type confusion).
+//! docs/security.md class 3 (claims type confusion).
 
 use super::*;
 use crate::token::SessionStatus;

@@ -1,4 +1,4 @@
-//! SECURITY.md class 3, claims type confusion: permissions as a string, nulls, nested wrong
+//! docs/security.md class 3, claims type confusion: permissions as a string, nulls, nested wrong
 //! types, role objects without names. Wrong types deny; they never crash or grant.
 
 use super::tests::{identity, pointers, verified};

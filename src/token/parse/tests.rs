@@ -1,6 +1,6 @@
-//! Parsing: JOSE header rules, strict encoding and JSON, size limit (SECURITY.md class 1).
+//! Parsing: JOSE header rules, strict encoding and JSON, size limit (docs/security.md class 1).
 use super::*;
-use crate::mint::sign_raw;
+use crate::dev::mint::sign_raw;
 use crate::token::testkit::{b64, key_a, session_claims};
 use serde_json::json;
 

@@ -1,7 +1,7 @@
-//! SECURITY.md class 1 at the verification step: signatures are checked before any claim,
+//! docs/security.md class 1 at the verification step: signatures are checked before any claim,
 //! and forged, damaged or algorithm-confused signatures never verify.
 
-use crate::mint::sign_raw;
+use crate::dev::mint::sign_raw;
 use crate::token::testkit::{
     b64, key_a, key_b, keys, options, session_claims, token, with, KID_A, NOW,
 };

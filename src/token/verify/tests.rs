@@ -1,4 +1,4 @@
-//! Every claim rule of CLERK.md §2 and SECURITY.md class 2, with tokens minted from
+//! Every claim rule of docs/clerk.md, "Tokens: what is verified" and docs/security.md class 2, with tokens minted from
 //! `testkit::session_claims()` with one claim changed per row.
 
 use super::*;

@@ -16,7 +16,7 @@ use crate::support::{
     assert_nothing_forwarded, b64, claims, key, other_key, outcome, raw_token, refused, token,
     Harness, JwksServer, Req, RequestExt, KID,
 };
-use doorman::mint::{mint, sign_raw};
+use doorman::dev::mint::{mint, sign_raw};
 
 const PATH: &str = "/api/projects/1";
 
@@ -97,7 +97,7 @@ fn public_key_forms() -> Vec<(&'static str, Vec<u8>)> {
         ("jwk_json", jwk.to_string().into_bytes()),
         (
             "jwks_json",
-            doorman::mint::jwks_json(&[(key(), KID)]).into_bytes(),
+            doorman::dev::mint::jwks_json(&[(key(), KID)]).into_bytes(),
         ),
         ("modulus", n),
     ]
@@ -246,7 +246,7 @@ async fn hs256_signed_with_the_configured_pem_as_hmac_secret_is_refused() {
         "public_key_pem = \"${CLERK_JWT_KEY}\"",
     );
     let jwks = JwksServer::start(&[(key(), KID)]).await;
-    let echo = doorman::echo::Echo::start("127.0.0.1:0".parse().unwrap())
+    let echo = doorman::dev::echo::Echo::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let h = Harness::with_parts(&config, jwks, echo, move |name| {

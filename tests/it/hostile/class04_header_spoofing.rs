@@ -60,7 +60,7 @@ fn spoofed_lines() -> String {
 
 /// Asserts that no header the upstream saw carries a spoofed value or an identity name
 /// spelled with `_`.
-fn assert_no_spoof(seen: &doorman::echo::Seen) {
+fn assert_no_spoof(seen: &doorman::dev::echo::Seen) {
     for (name, value) in &seen.headers {
         assert!(
             !value.starts_with("evil"),

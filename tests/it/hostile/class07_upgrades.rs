@@ -178,7 +178,7 @@ pub(super) async fn doorman_in_front_of(url: String, tls: Option<&TestPki>) -> H
         );
     }
     let jwks = JwksServer::start(&[(key(), KID)]).await;
-    let echo = doorman::echo::Echo::start("127.0.0.1:0".parse().unwrap())
+    let echo = doorman::dev::echo::Echo::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     Harness::with_parts(&config, jwks, echo, move |n| {

@@ -16,7 +16,7 @@ use crate::support::{
     assert_nothing_forwarded, claims, config_with_sections, key, outcome, refused, token, Harness,
     RequestExt,
 };
-use doorman::mint::mint;
+use doorman::dev::mint::mint;
 
 fn limits(extra: &str) -> String {
     config_with_sections(&format!("[limits]\n{extra}\n"))

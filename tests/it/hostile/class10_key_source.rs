@@ -14,7 +14,7 @@ use crate::support::{
     assert_nothing_forwarded, claims, eventually, key, other_key, outcome, refused, token, Client,
     Harness, JwksServer, RequestExt, BASE_CONFIG, KID, NOW,
 };
-use doorman::mint::mint;
+use doorman::dev::mint::mint;
 
 const PATH: &str = "/api/projects/1";
 
@@ -215,7 +215,7 @@ async fn a_key_replaced_under_the_same_kid_stops_verifying_the_old_signatures() 
 async fn readiness_tells_the_truth_when_keys_never_loaded_and_tokens_get_503_not_401() {
     let jwks = JwksServer::start(&[(key(), KID)]).await;
     jwks.set_mode(Mode::Status(500));
-    let echo = doorman::echo::Echo::start("127.0.0.1:0".parse().unwrap())
+    let echo = doorman::dev::echo::Echo::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let (jwks_url, upstream) = (jwks.url(), format!("http://{}", echo.addr));
@@ -337,7 +337,7 @@ async fn a_jwks_key_whose_key_ops_lack_verify_never_verifies_a_token() {
     let mut verify = other_key().public_jwk("ins_verify");
     verify["key_ops"] = json!(["verify"]);
     jwks.set_body(&json!({"keys": [key().public_jwk(KID), encrypt_only, verify]}).to_string());
-    let echo = doorman::echo::Echo::start(([127, 0, 0, 1], 0).into())
+    let echo = doorman::dev::echo::Echo::start(([127, 0, 0, 1], 0).into())
         .await
         .unwrap();
     let h = Harness::with_parts(BASE_CONFIG, jwks, echo, |_| None).await;

@@ -110,7 +110,7 @@ async fn metrics_never_carry_tokens_cookies_paths_kids_or_user_ids() {
     let h = Harness::with_config(&config).await;
     let secret_claims = with(claims(), "/sub", json!("user_metricsecret1"));
     let valid = token(&secret_claims);
-    let odd_kid = doorman::mint::mint(key(), "ins_kidsecret2", &claims()).unwrap();
+    let odd_kid = doorman::dev::mint::mint(key(), "ins_kidsecret2", &claims()).unwrap();
     let none = format!(
         "{}.{}.",
         b64(r#"{"alg":"none"}"#),
@@ -261,7 +261,7 @@ async fn upstream_failures_do_not_reveal_internal_addresses() {
 
 #[tokio::test]
 async fn logs_never_carry_tokens_cookies_secrets_or_queries_even_at_debug() {
-    let echo = doorman::echo::Echo::start("127.0.0.1:0".parse().unwrap())
+    let echo = doorman::dev::echo::Echo::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -281,15 +281,15 @@ async fn logs_never_carry_tokens_cookies_secrets_or_queries_even_at_debug() {
     let client = Client::new(p.addr.parse().unwrap());
     let now = wall_now();
     let live = live_claims(60);
-    let valid = doorman::mint::mint(key(), KID, &live).unwrap();
-    let cookie_token = doorman::mint::mint(
+    let valid = doorman::dev::mint::mint(key(), KID, &live).unwrap();
+    let cookie_token = doorman::dev::mint::mint(
         key(),
         KID,
         &with(live.clone(), "/sid", json!("sess_cookie")),
     )
     .unwrap();
     let forged = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(live.to_string()));
-    let unknown = doorman::mint::mint(key(), "ins_logkid", &live).unwrap();
+    let unknown = doorman::dev::mint::mint(key(), "ins_logkid", &live).unwrap();
     let signature = doorman::webhook::svix::Secret::parse(secret).unwrap().sign(
         "msg_log",
         &now.to_string(),

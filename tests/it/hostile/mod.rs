@@ -1,4 +1,4 @@
-//! Hostile input over real sockets, one file per attack class of SECURITY.md. Every case
+//! Hostile input over real sockets, one file per attack class of docs/security.md. Every case
 //! asserts what the client got and what the recording upstream received (or that it received
 //! nothing). Raw bytes are used where an HTTP client would refuse to send the attack, and
 //! hand-built HTTP/2 frames ([`h2raw`]) where the h2 client would. [`tools`] holds only the

@@ -182,7 +182,7 @@ pub async fn start(limits: &str, mode: Mode) -> (Harness, SlowUpstream) {
     );
     assert!(config.contains("${SLOW_URL}"));
     let jwks = JwksServer::start(&[(key(), KID)]).await;
-    let echo = doorman::echo::Echo::start(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+    let echo = doorman::dev::echo::Echo::start(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("echo");
     let url = format!("http://{}", upstream.addr);

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::{raw, RawAnswer};
 use crate::support::{b64, claims, key, token, with, Client, Harness, RequestExt, NOW};
-use doorman::mint::mint;
+use doorman::dev::mint::mint;
 
 const WORKERS: usize = 16;
 const PER_WORKER: usize = 200;

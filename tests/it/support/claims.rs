@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use doorman::mint::{mint, sign_raw, SigningKey};
+use doorman::dev::mint::{mint, sign_raw, SigningKey};
 use serde_json::{json, Value};
 
 /// The "now" of every test clock: a fixed, readable instant.

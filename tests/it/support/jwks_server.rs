@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use doorman::mint::{jwks_json, SigningKey};
+use doorman::dev::mint::{jwks_json, SigningKey};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use hyper::service::service_fn;

@@ -14,10 +14,12 @@
 //! Raw-socket and hand-framed HTTP/2 helpers live with the hostile suite (`hostile::tools`,
 //! `hostile::h2raw`).
 
+pub mod bapi;
 pub mod claims;
 pub mod clerk_api;
 pub mod client;
 pub mod jwks_server;
+pub mod openapi;
 pub mod process;
 
 use std::net::SocketAddr;
@@ -27,7 +29,7 @@ use std::time::{Duration, Instant};
 use doorman::app::{self, Options, Running};
 use doorman::clock::ManualClock;
 use doorman::config::Config;
-use doorman::echo::Echo;
+use doorman::dev::echo::Echo;
 
 pub use claims::{
     b64, claims, key, live_claims, other_key, raw_token, token, wall_now, with, without, AZP,

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use doorman::mint::jwks_json;
+use doorman::dev::mint::jwks_json;
 
 use super::{key, Client, BASE_CONFIG, KID};
 

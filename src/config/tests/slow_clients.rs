@@ -3,38 +3,18 @@
 
 use std::time::Duration;
 
-use super::{Config, ConfigError};
+use super::MINIMAL;
 use crate::body::MinRate;
 use crate::config::FloodLimits;
-
-const MINIMAL: &str = r#"
-[clerk]
-issuer = "https://clerk.example.com"
-jwks_url = "https://clerk.example.com/.well-known/jwks.json"
-[[upstreams]]
-name = "app"
-url = "http://127.0.0.1:3000"
-"#;
+use crate::config::{Config, ConfigError};
 
 fn parse(limits: &str) -> Result<Config, ConfigError> {
-    Config::parse(
-        &format!("{MINIMAL}[limits]\n{limits}\n"),
-        "test.toml",
-        &|_| None,
-    )
+    super::parse(&format!("{MINIMAL}[limits]\n{limits}\n"))
 }
 
 #[track_caller]
 fn assert_problem(limits: &str, at: &str, fragment: &str) {
-    let all = match parse(limits) {
-        Ok(_) => panic!("config unexpectedly valid: {limits}"),
-        Err(e) => e.problems(),
-    };
-    assert!(
-        all.iter()
-            .any(|p| p.starts_with(at) && p.contains(fragment)),
-        "no problem at {at:?} containing {fragment:?} in {all:#?}"
-    );
+    super::assert_problem(&format!("{MINIMAL}[limits]\n{limits}\n"), at, fragment);
 }
 
 #[test]

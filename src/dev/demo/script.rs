@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::{ISSUER, KID};
 use crate::clock::{Clock, SystemClock};
 use crate::commands::CommandError;
-use crate::mint::{mint, SigningKey};
+use crate::dev::mint::{mint, SigningKey};
 
 /// A demo persona: who they are and what the demo shows with their token.
 pub(super) struct Persona {

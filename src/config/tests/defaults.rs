@@ -2,7 +2,7 @@
 //! `onboarding`, `respond`, `upstream` and `mode` are inherited unless the route sets them;
 //! `access` is not (see `compile_route`).
 
-use super::{Access, Config, ConfigError, Mode, Onboarding, Respond};
+use crate::config::{Access, Config, ConfigError, Mode, Onboarding, Respond};
 
 const BASE: &str = r#"
 [clerk]
@@ -27,7 +27,7 @@ fn parse(server: &str, defaults: &str, own: &str) -> Result<Config, ConfigError>
     Config::parse(&text, "test.toml", &|_| None)
 }
 
-fn routes(server: &str, defaults: &str, own: &str) -> (super::Route, super::Route) {
+fn routes(server: &str, defaults: &str, own: &str) -> (crate::config::Route, crate::config::Route) {
     let config = parse(server, defaults, own).unwrap_or_else(|e| panic!("{e}"));
     let find = |name: &str| {
         config

@@ -21,8 +21,8 @@ use tokio::net::TcpListener;
 use crate::app::{self, Options};
 use crate::commands::CommandError;
 use crate::config::{Config, KeySource, Scheme};
-use crate::echo::Echo;
-use crate::mint::{jwks_json, SigningKey};
+use crate::dev::echo::Echo;
+use crate::dev::mint::{jwks_json, SigningKey};
 use crate::respond::full;
 
 /// The repository's route table, embedded so the demo runs from any directory.
@@ -30,7 +30,7 @@ mod script;
 
 use script::{personas, scenarios, Persona, Scenario};
 
-pub const EMBEDDED_CONFIG: &str = include_str!("../config.toml");
+pub const EMBEDDED_CONFIG: &str = include_str!("../../config.toml");
 
 const ISSUER: &str = "https://clerk.marketplace.example";
 const KID: &str = "ins_demo";
