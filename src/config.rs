@@ -51,6 +51,8 @@ pub struct Config {
     /// Matcher over `routes` (indexes into it).
     pub table: RouteTable,
     pub logging: Logging,
+    /// `[telemetry]`: OpenTelemetry tracing.
+    pub telemetry: Telemetry,
     pub webhooks: Option<Webhooks>,
     pub revocation: Revocation,
     /// `[users]`: what `doorman users` writes where.
@@ -223,6 +225,16 @@ pub struct Upstream {
     pub pool: crate::upstream::pool::PoolSettings,
     /// How often the host is resolved again (`None`: never).
     pub resolve_every: Option<Duration>,
+}
+
+/// `[telemetry]`: where spans go; `otlp_endpoint: None` is off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Telemetry {
+    pub otlp_endpoint: Option<String>,
+    pub service_name: String,
+    pub sample_ratio: f64,
+    pub export_interval: Duration,
+    pub export_timeout: Duration,
 }
 
 /// Whether a route's decisions are applied or only reported.

@@ -156,6 +156,9 @@ impl Reloader {
         if config.revocation != old.config.revocation {
             needs_restart.push("[revocation]".to_string());
         }
+        if config.telemetry != old.config.telemetry {
+            needs_restart.push("[telemetry]".to_string());
+        }
         if config.server.workers != old.config.server.workers {
             needs_restart.push("server.workers".to_string());
         }

@@ -5,6 +5,8 @@
 //! pipe or a container log). Nothing logged anywhere in doorman carries a token, a cookie or a secret; this module
 //! only chooses the format.
 
+pub mod otel;
+
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;

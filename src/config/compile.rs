@@ -38,6 +38,7 @@ mod lints;
 mod method_override;
 mod routes;
 mod sections;
+mod telemetry;
 mod upgrades;
 mod upstream_pool;
 mod users;
@@ -138,6 +139,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         );
     }
     let logging = checks::compile_logging(&raw.logging, &mut p);
+    let telemetry = telemetry::compile_telemetry(&raw.telemetry, &mut p);
     let mut webhooks = checks::compile_webhooks(raw.webhooks.as_ref(), &mut p);
     let users = users::compile_users(&raw.users, &claims, &mut p);
     if let (Some(compiled), Some(raw_webhooks)) = (webhooks.as_mut(), raw.webhooks.as_ref()) {
@@ -173,6 +175,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         cache,
         table,
         logging,
+        telemetry,
         webhooks,
         revocation,
         users,

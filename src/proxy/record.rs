@@ -24,6 +24,8 @@ pub struct Line {
     path: Option<String>,
     /// The client's address, when request lines are logged.
     client: Option<std::net::IpAddr>,
+    /// The request's span, when tracing is on.
+    span: Option<crate::telemetry::otel::RequestSpan>,
 }
 
 impl Line {
@@ -32,7 +34,19 @@ impl Line {
         let logging = &config.logging;
         let request_id = access_log::request_id(req.headers_mut(), &logging.request_id_header);
         let logged = tracing::enabled!(tracing::Level::WARN);
+        let span = crate::telemetry::otel::enabled()
+            .then(|| {
+                let trusted = config
+                    .server
+                    .trusted_proxies
+                    .iter()
+                    .any(|n| n.contains(&peer));
+                let (method, path) = (req.method().clone(), req.uri().path().to_string());
+                crate::telemetry::otel::start(req.headers_mut(), &method, &path, trusted)
+            })
+            .flatten();
         Line {
+            span,
             request_id,
             method: req.method().clone(),
             path: logged.then(|| req.uri().path().to_string()),
@@ -102,6 +116,18 @@ pub fn record(
     response
         .headers_mut()
         .insert(logging.request_id_header.clone(), line.request_id.clone());
+    if let Some(span) = line.span {
+        span.finish(&crate::telemetry::otel::Finished {
+            route: &out.route,
+            decision: label,
+            reason: out.decision.reason(),
+            status: response.status().as_u16(),
+            upstream: upstream.map(|name| &**name),
+            auth_seconds: out.auth_seconds,
+            upstream_seconds: events.upstream_seconds,
+            total_seconds: elapsed,
+        });
+    }
     if let Some(path) = &line.path {
         access_log::emit(&access_log::Entry {
             request_id: line.request_id.to_str().unwrap_or(""),

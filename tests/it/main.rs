@@ -24,6 +24,7 @@ mod logs;
 mod operations;
 mod reload_settles;
 mod template;
+mod tracing_otlp;
 mod upstream_pool;
 mod users_cli;
 mod users_sync;
