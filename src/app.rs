@@ -82,6 +82,8 @@ pub struct Running {
 pub async fn start(config: Config, options: Options) -> Result<Running, StartError> {
     crate::token::self_test().map_err(|e| StartError::SelfTest(e.to_string()))?;
     let metrics = Arc::new(Metrics::new());
+    // Tracing is process-wide: the first config with [telemetry] otlp_endpoint starts it.
+    crate::telemetry::otel::init(&config.telemetry);
     metrics.set_config(&config.hash, None);
     let listener = bind(config.server.listen, "server.listen").await?;
     let admin_listener = bind(config.server.admin_listen, "server.admin_listen").await?;
@@ -190,6 +192,7 @@ impl Running {
         for task in self.tasks {
             task.abort();
         }
+        crate::telemetry::otel::flush();
     }
 }
 

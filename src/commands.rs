@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, KeySource};
 use crate::dev::mint::{mint as mint_token, SigningKey};
-use crate::explain::{explain_request, Explanation, TokenInput};
+use crate::explain::{explain_with_headers, Explanation, TokenInput};
 use crate::jwks::{load_static, KeyStore};
 use crate::metrics::Metrics;
 
@@ -75,6 +75,10 @@ pub struct ExplainRequest {
     pub token: Option<String>,
     pub claims: Option<String>,
     pub navigate: bool,
+    /// `--header "Name: value"`, repeatable.
+    pub headers: Vec<String>,
+    /// `--cookie "name=value"`, repeatable.
+    pub cookies: Vec<String>,
     pub json: bool,
     pub method: String,
     pub path: String,
@@ -95,6 +99,10 @@ pub fn explain(req: &ExplainRequest) -> Result<ExitCode, CommandError> {
         (None, Some(c)) => TokenInput::Claims(read_json_arg(c, "--claims")?),
         (None, None) => TokenInput::None,
     };
+    let mut headers = request_headers(&req.headers, &req.cookies)?;
+    if req.navigate {
+        headers.insert("sec-fetch-mode", http::HeaderValue::from_static("navigate"));
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -102,13 +110,15 @@ pub fn explain(req: &ExplainRequest) -> Result<ExitCode, CommandError> {
     let explanation: Explanation = runtime.block_on(async {
         let keys = KeyStore::new(&config.clerk, Arc::new(Metrics::new()))
             .map_err(|e| CommandError::Input(e.to_string()))?;
-        if matches!(token, TokenInput::Token(_)) {
+        let token_in_request = headers.contains_key(http::header::AUTHORIZATION)
+            || crate::token::extract::cookie_value(&headers, &config.clerk.session_cookie).is_some();
+        if matches!(token, TokenInput::Token(_)) || (token_in_request && matches!(token, TokenInput::None)) {
             keys.load()
                 .await
                 .map_err(|e| CommandError::Input(format!("cannot load the signing keys to verify --token: {e}; use --claims to skip verification")))?;
         }
         Ok::<_, CommandError>(
-            explain_request(&config, &keys, &SystemClock as &dyn Clock, &method, &req.path, req.navigate, &token).await,
+            explain_with_headers(&config, &keys, &SystemClock as &dyn Clock, &method, &req.path, &token, &headers).await,
         )
     })?;
     if req.json {
@@ -117,6 +127,40 @@ pub fn explain(req: &ExplainRequest) -> Result<ExitCode, CommandError> {
         print!("{}", explanation.to_text());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The request headers of `explain`: each `--header "Name: value"`, then the `--cookie`
+/// pairs joined into one `Cookie` header.
+fn request_headers(
+    headers: &[String],
+    cookies: &[String],
+) -> Result<http::HeaderMap, CommandError> {
+    let mut map = http::HeaderMap::new();
+    for h in headers {
+        let bad = || {
+            CommandError::Input(format!(
+                "--header {h:?} is not a header; write it like --header \"Accept: text/html\""
+            ))
+        };
+        let (name, value) = h.split_once(':').ok_or_else(bad)?;
+        let name = http::HeaderName::try_from(name.trim()).map_err(|_| bad())?;
+        let value = http::HeaderValue::try_from(value.trim()).map_err(|_| bad())?;
+        map.append(name, value);
+    }
+    if !cookies.is_empty() {
+        for c in cookies {
+            if !c.contains('=') {
+                return Err(CommandError::Input(format!(
+                    "--cookie {c:?} is not a cookie; write it like --cookie \"__session=eyJ…\""
+                )));
+            }
+        }
+        let value = http::HeaderValue::try_from(cookies.join("; ")).map_err(|_| {
+            CommandError::Input("--cookie values must be visible ASCII".to_string())
+        })?;
+        map.append(http::header::COOKIE, value);
+    }
+    Ok(map)
 }
 
 /// `doorman token mint`: prints a signed token.
@@ -248,16 +292,31 @@ pub fn keygen(out: &Path, kid: &str) -> Result<ExitCode, CommandError> {
     let pem = key
         .to_pkcs8_pem()
         .map_err(|e| CommandError::Input(e.to_string()))?;
-    if out.exists() {
-        return Err(CommandError::Input(format!(
-            "{} already exists; pick another --out or remove it",
-            out.display()
-        )));
-    }
-    std::fs::write(out, pem)
-        .map_err(|e| CommandError::Input(format!("cannot write {}: {e}", out.display())))?;
+    write_private(out, pem.as_bytes())?;
     println!("{}", crate::dev::mint::jwks_json(&[(&key, kid)]));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Creates `out` (never overwriting) readable by its owner only (mode 0600 on Unix, set
+/// at creation, so the key is never readable by others even for a moment).
+fn write_private(out: &Path, bytes: &[u8]) -> Result<(), CommandError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(out).map_err(|e| {
+        CommandError::Input(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            format!(
+                "{} already exists; pick another --out or remove it",
+                out.display()
+            )
+        } else {
+            format!("cannot create {}: {e}", out.display())
+        })
+    })?;
+    file.write_all(bytes)
+        .map_err(|e| CommandError::Input(format!("cannot write {}: {e}", out.display())))
 }
 
 /// Reads a JSON argument given inline or as `@FILE`.

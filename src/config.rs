@@ -9,8 +9,10 @@ pub mod compile;
 pub mod error;
 pub mod interp;
 pub mod override_params;
+pub mod paths;
 pub mod publishable;
 pub mod raw;
+pub mod syntax;
 pub mod users;
 mod webhook_secret;
 
@@ -24,6 +26,7 @@ use ipnet::IpNet;
 
 pub use crate::policy::{Access, Onboarding, Policy, Respond};
 pub use error::{ConfigError, Problem};
+pub use paths::absolute;
 pub use webhook_secret::WebhookSecret;
 
 use crate::route::{MethodSet, Pattern, RouteTable};
@@ -48,6 +51,8 @@ pub struct Config {
     /// Matcher over `routes` (indexes into it).
     pub table: RouteTable,
     pub logging: Logging,
+    /// `[telemetry]`: OpenTelemetry tracing.
+    pub telemetry: Telemetry,
     pub webhooks: Option<Webhooks>,
     pub revocation: Revocation,
     /// `[users]`: what `doorman users` writes where.
@@ -224,6 +229,20 @@ pub struct Upstream {
     pub timeout: Duration,
     /// Extra CA certificates for an `https://` upstream.
     pub ca_file: Option<PathBuf>,
+    /// Reuse order, idle timeout, maximum age and size of the connection pool.
+    pub pool: crate::upstream::pool::PoolSettings,
+    /// How often the host is resolved again (`None`: never).
+    pub resolve_every: Option<Duration>,
+}
+
+/// `[telemetry]`: where spans go; `otlp_endpoint: None` is off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Telemetry {
+    pub otlp_endpoint: Option<String>,
+    pub service_name: String,
+    pub sample_ratio: f64,
+    pub export_interval: Duration,
+    pub export_timeout: Duration,
 }
 
 /// Whether a route's decisions are applied or only reported.
@@ -324,12 +343,20 @@ impl Default for CacheSettings {
 impl Config {
     /// Reads and compiles the file at `path`, reading `${VAR}` from the process environment.
     pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
-        let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: shown.clone(),
+            path: absolute(path).display().to_string(),
             source,
         })?;
-        Config::parse(&text, &shown, &|name| std::env::var(name).ok())
+        Config::from_file_text(&text, path)
+    }
+
+    /// Compiles `text` read from the file at `path`: messages name the file, and relative
+    /// file paths in it resolve against its directory ([`paths`]).
+    pub fn from_file_text(text: &str, path: &std::path::Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let mut config = Config::parse(text, &shown, &|name| std::env::var(name).ok())?;
+        paths::resolve_relative(&mut config, &paths::base_dir(path));
+        Ok(config)
     }
 
     /// Compiles config text; `source` names it in messages, `env` answers `${VAR}`.

@@ -2,12 +2,17 @@
 //!
 //! The decision and the rule checks come from [`crate::decide::decide_with_trace`], the same
 //! function the proxy calls, so the explanation cannot drift from what is enforced; this
-//! module adds the path, route and token steps around it and renders text or JSON. Never
-//! prints the token itself.
+//! module adds the path, route and token steps around it ([`token_rules`]: every token rule
+//! with expected against actual, the claims with their types) and renders text or JSON.
+//! The request may carry headers and cookies (`--header`, `--cookie`): they are read as the
+//! proxy reads them (navigation, the token from `Authorization` or the session cookie).
+//! Never prints the token itself.
+
+mod token_rules;
 
 use std::sync::Arc;
 
-use http::{HeaderMap, HeaderValue, Method, Uri};
+use http::{HeaderMap, Method, Uri};
 use serde_json::{json, Value};
 
 use crate::authn::verify_token;
@@ -24,6 +29,7 @@ use crate::token::verify::{SessionStatus, VerifiedClaims};
 
 /// Where the identity comes from.
 pub enum TokenInput {
+    /// None given: the token, if any, is taken from the request's headers and cookies.
     None,
     /// Verified exactly as the proxy would.
     Token(String),
@@ -43,7 +49,8 @@ pub struct Explanation {
     pub location: Option<String>,
 }
 
-/// Explains `method target` (target = path and optional query).
+/// Explains `method target` (target = path and optional query), a navigation when
+/// `navigate`, with no other header.
 pub async fn explain_request(
     config: &Config,
     keys: &KeyStore,
@@ -53,11 +60,24 @@ pub async fn explain_request(
     navigate: bool,
     token: &TokenInput,
 ) -> Explanation {
-    let mut checks = Vec::new();
     let mut headers = HeaderMap::new();
     if navigate {
-        headers.insert("sec-fetch-mode", HeaderValue::from_static("navigate"));
+        headers.insert("sec-fetch-mode", http::HeaderValue::from_static("navigate"));
     }
+    explain_with_headers(config, keys, clock, method, target, token, &headers).await
+}
+
+/// Explains `method target` (target = path and optional query) sent with `headers`.
+pub async fn explain_with_headers(
+    config: &Config,
+    keys: &KeyStore,
+    clock: &dyn Clock,
+    method: &Method,
+    target: &str,
+    token: &TokenInput,
+    headers: &HeaderMap,
+) -> Explanation {
+    let mut checks = Vec::new();
     let uri: Uri = target.parse().unwrap_or_else(|_| Uri::from_static("/%"));
     let base = Explanation {
         method: method.to_string(),
@@ -68,7 +88,7 @@ pub async fn explain_request(
         status: 0,
         location: None,
     };
-    let facts = match Facts::read(method, &uri, &headers) {
+    let facts = match Facts::read(method, &uri, headers) {
         Ok(f) => {
             checks.push(check(
                 "path",
@@ -111,6 +131,31 @@ pub async fn explain_request(
             "rendered as an API (401/403 JSON)"
         },
     ));
+    // No --token/--claims: the token the proxy would find in these headers and cookies.
+    let from_request = match token {
+        TokenInput::None => {
+            match crate::token::extract::extract_token(headers, &config.clerk.session_cookie) {
+                Ok(found) => found.map(|(t, source)| {
+                    checks.push(check(
+                        "token source",
+                        Outcome::Info,
+                        format!("taken from the request ({source:?})"),
+                    ));
+                    TokenInput::Token(t.to_string())
+                }),
+                Err(e) => {
+                    checks.push(check(
+                        "token source",
+                        Outcome::Fail,
+                        format!("refused: {} ({e})", e.reason()),
+                    ));
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let token = from_request.as_ref().unwrap_or(token);
     let auth = match token {
         TokenInput::None => Auth::Anonymous,
         TokenInput::Token(t) => match verify_token(t, config, keys, clock).await {
@@ -140,7 +185,10 @@ pub async fn explain_request(
         (Auth::Valid(i), TokenInput::Claims(_)) => check(
             "token",
             Outcome::Skip,
-            format!("claims given, not verified; user {}", i.user_id),
+            format!(
+                "claims given, not verified: the token rules below are reported, not enforced; user {}",
+                i.user_id
+            ),
         ),
         (Auth::Valid(i), _) => check(
             "token",
@@ -148,6 +196,7 @@ pub async fn explain_request(
             format!("verified; user {} session {}", i.user_id, i.session_id),
         ),
     });
+    checks.extend(rules_of(token, &auth, config, keys, clock));
     let (decision, rule_checks) = decide_with_trace(
         &facts,
         &route.policy,
@@ -166,6 +215,61 @@ pub async fn explain_request(
         page,
         Some(return_to),
     )
+}
+
+/// The token rules for what was given: a real token (parsed without trusting it, to show
+/// its kid and claims) or a `--claims` payload; nothing without a token.
+fn rules_of(
+    token: &TokenInput,
+    auth: &Auth,
+    config: &Config,
+    keys: &KeyStore,
+    clock: &dyn Clock,
+) -> Vec<Check> {
+    let loaded = keys.current_keys();
+    let now = clock.now_unix();
+    match token {
+        TokenInput::None => Vec::new(),
+        TokenInput::Claims(payload) => {
+            let ctx = token_rules::TokenContext {
+                kid: None,
+                keys: None,
+                signature: None,
+                now,
+            };
+            token_rules::token_rules(payload, &ctx, config)
+        }
+        TokenInput::Token(t) => {
+            let Ok(parsed) =
+                crate::token::parse::ParsedToken::parse(t, config.limits.max_token_bytes)
+            else {
+                return Vec::new(); // the token line already says why it cannot be read
+            };
+            // The signature is checked before the claims: a claim failure means it verified.
+            let signature = match auth {
+                Auth::Valid(_) => true,
+                Auth::Invalid(e) => !matches!(
+                    e,
+                    TokenError::BadSignature
+                        | TokenError::UnknownKid
+                        | TokenError::BadAlgorithm
+                        | TokenError::TokenType
+                        | TokenError::KeysUnavailable
+                        | TokenError::Malformed
+                        | TokenError::TooLarge
+                ),
+                _ => false,
+            };
+            let ctx = token_rules::TokenContext {
+                kid: Some(parsed.kid()),
+                keys: loaded.as_deref(),
+                signature: Some(signature),
+                now,
+            };
+            let payload = Value::Object(parsed.payload().clone());
+            token_rules::token_rules(&payload, &ctx, config)
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -235,7 +339,7 @@ impl Explanation {
         let mut out = format!("{} {}\n  route: {}\n", self.method, self.target, self.route);
         for c in &self.checks {
             out.push_str(&format!(
-                "  [{:<4}] {:<17} {}\n",
+                "  [{:<4}] {:<24} {}\n",
                 c.outcome, c.step, c.detail
             ));
         }

@@ -33,8 +33,10 @@ pub const MIN_REFRESH: Duration = Duration::from_secs(30);
 /// Why keys could not be loaded from a static source.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyLoadError {
-    #[error("cannot read {path}: {source}")]
+    #[error("{key}: cannot read {path}: {source}; fix the path (a relative one resolves against the config file's directory)")]
     Read {
+        /// The config key that names the file.
+        key: &'static str,
         path: String,
         source: std::io::Error,
     },
@@ -309,9 +311,10 @@ fn backoff(failures: u32, cap: Duration) -> Duration {
 
 /// Reads a PEM or JWKS file source.
 pub fn load_static(source: &KeySource) -> Result<KeySet, KeyLoadError> {
-    let read = |path: &std::path::Path| {
+    let read = |key: &'static str, path: &std::path::Path| {
         std::fs::read_to_string(path).map_err(|source| KeyLoadError::Read {
-            path: path.display().to_string(),
+            key,
+            path: crate::config::absolute(path).display().to_string(),
             source,
         })
     };
@@ -323,12 +326,12 @@ pub fn load_static(source: &KeySource) -> Result<KeySet, KeyLoadError> {
         KeySource::PemText(pem) => {
             KeySet::from_pem(pem).map_err(|e| invalid("clerk.public_key_pem", &e))
         }
-        KeySource::PemFile(path) => {
-            KeySet::from_pem(&read(path)?).map_err(|e| invalid(&path.display().to_string(), &e))
-        }
+        KeySource::PemFile(path) => KeySet::from_pem(&read("clerk.public_key_file", path)?)
+            .map_err(|e| invalid(&format!("clerk.public_key_file {}", path.display()), &e)),
         KeySource::JwksFile(path) => {
-            let (keys, warnings) = KeySet::from_jwks_json(read(path)?.as_bytes())
-                .map_err(|e| invalid(&path.display().to_string(), &e))?;
+            let (keys, warnings) =
+                KeySet::from_jwks_json(read("clerk.jwks_file", path)?.as_bytes())
+                    .map_err(|e| invalid(&format!("clerk.jwks_file {}", path.display()), &e))?;
             for w in warnings {
                 tracing::warn!(file = %path.display(), "skipped a JWKS key: {w}");
             }

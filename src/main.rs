@@ -65,6 +65,14 @@ struct ExplainArgs {
     /// Treat the request as a browser navigation (pages get redirects, not 401/403).
     #[arg(long)]
     navigate: bool,
+    /// A request header, "Name: value" (repeatable); `Authorization: Bearer …` is used as the
+    /// token when neither --token nor --claims is given.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    /// A request cookie, "name=value" (repeatable); the session cookie is used as the token
+    /// when neither --token nor --claims is given.
+    #[arg(long = "cookie", value_name = "NAME=VALUE")]
+    cookies: Vec<String>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -137,6 +145,8 @@ fn main() -> ExitCode {
             token: a.token,
             claims: a.claims,
             navigate: a.navigate,
+            headers: a.headers,
+            cookies: a.cookies,
             json: a.json,
             method: a.method,
             path: a.path,

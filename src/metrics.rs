@@ -7,54 +7,25 @@
 //! kept in a [`RouteMetrics`] built with the config snapshot; the `valid` token counter is
 //! resolved at start.
 
-use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, OnceLock};
+mod labels;
+pub mod process;
+mod routes;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+pub use labels::*;
+pub use routes::{status_class, RouteMetrics};
+
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-/// `route` + `decision`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RouteDecision {
-    pub route: Arc<str>,
-    pub decision: &'static str,
-}
-
-/// `result`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ResultLabel {
-    pub result: &'static str,
-}
-
-/// `kind`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct KindLabel {
-    pub kind: &'static str,
-}
-
-/// `upstream` + `status_class`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct UpstreamLabels {
-    pub upstream: Arc<str>,
-    pub status_class: &'static str,
-}
-
-/// `version`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct VersionLabel {
-    pub version: &'static str,
-}
-
-/// `hash` of the loaded config.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct HashLabel {
-    pub hash: String,
-}
+/// The `kind` values of `doorman_upstream_errors_total`.
+pub const UPSTREAM_ERROR_KINDS: [&str; 4] =
+    ["connect", "timeout", "protocol", "unexpected_upgrade"];
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
@@ -75,8 +46,10 @@ pub struct Metrics {
     pub jwks_keys: Gauge,
     pub jwks_age_seconds: Gauge<f64, AtomicU64>,
     pub upstream_duration: HistogramFamily<UpstreamLabels>,
-    pub upstream_errors: Family<KindLabel, Counter>,
+    pub upstream_errors: Family<UpstreamKind, Counter>,
     pub config_reloads: Family<ResultLabel, Counter>,
+    /// Reads of the config file by the reloader (an idle doorman reads none).
+    pub config_reads: Counter,
     pub build_info: Family<VersionLabel, Gauge>,
     pub in_flight: Gauge,
     pub open_connections: Gauge,
@@ -88,13 +61,6 @@ pub struct Metrics {
     pub limits_hit: Family<KindLabel, Counter>,
     pub revocations_active: Gauge,
     pub revocation_sync_errors: Counter,
-}
-
-/// `event` + `result`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct EventResult {
-    pub event: &'static str,
-    pub result: &'static str,
 }
 
 /// Buckets for whole requests and upstream calls: 100 µs to 30 s.
@@ -197,10 +163,10 @@ impl Metrics {
             "Time from forwarding to the upstream's response head",
             upstream_duration.clone(),
         );
-        let upstream_errors = Family::<KindLabel, Counter>::default();
+        let upstream_errors = Family::<UpstreamKind, Counter>::default();
         registry.register(
             "doorman_upstream_errors",
-            "Upstream failures by kind (connect, timeout, protocol)",
+            "Upstream failures by upstream and kind (connect, timeout, protocol, unexpected_upgrade)",
             upstream_errors.clone(),
         );
         let config_reloads = Family::<ResultLabel, Counter>::default();
@@ -208,6 +174,12 @@ impl Metrics {
             "doorman_config_reloads",
             "Config reloads by result",
             config_reloads.clone(),
+        );
+        let config_reads = Counter::default();
+        registry.register(
+            "doorman_config_reads",
+            "Reads of the config file by hot reload (file events and SIGHUP)",
+            config_reads.clone(),
         );
         let build_info = Family::<VersionLabel, Gauge>::default();
         build_info
@@ -282,9 +254,6 @@ impl Metrics {
         );
         // Families with a fixed set of label values start at 0, so dashboards and alerts see
         // a series (not "no data") before the first event.
-        for kind in ["connect", "timeout", "protocol", "unexpected_upgrade"] {
-            let _ = upstream_errors.get_or_create(&KindLabel { kind });
-        }
         for result in ["ok", "error"] {
             let _ = config_reloads.get_or_create(&ResultLabel { result });
             let _ = jwks_fetches.get_or_create(&ResultLabel { result });
@@ -292,6 +261,7 @@ impl Metrics {
         for result in ["redirect", "exchanged", "exchange_failed", "loop_limit"] {
             let _ = handshakes.get_or_create(&ResultLabel { result });
         }
+        registry.register_collector(Box::new(process::ProcessCollector));
         Metrics {
             registry,
             requests,
@@ -309,6 +279,7 @@ impl Metrics {
             upstream_duration,
             upstream_errors,
             config_reloads,
+            config_reads,
             build_info,
             in_flight,
             open_connections,
@@ -351,6 +322,27 @@ impl Metrics {
         self.config_loaded.set(now);
     }
 
+    /// Starts the `doorman_upstream_errors_total` series of `upstream` at 0 for every
+    /// kind, so alerts and dashboards see them before the first failure.
+    pub fn declare_upstream(&self, upstream: &Arc<str>) {
+        for kind in UPSTREAM_ERROR_KINDS {
+            let _ = self.upstream_errors.get_or_create(&UpstreamKind {
+                upstream: upstream.clone(),
+                kind,
+            });
+        }
+    }
+
+    /// Counts one failure of `upstream`.
+    pub fn upstream_error(&self, upstream: &Arc<str>, kind: &'static str) {
+        self.upstream_errors
+            .get_or_create(&UpstreamKind {
+                upstream: upstream.clone(),
+                kind,
+            })
+            .inc();
+    }
+
     /// Counts one refusal by a limit (`max_connections`, `max_body_bytes`, …).
     pub fn limit(&self, kind: &'static str) {
         self.limits_hit.get_or_create(&KindLabel { kind }).inc();
@@ -371,65 +363,5 @@ impl Metrics {
         self.request_duration
             .get_or_create(&labels)
             .observe(seconds);
-    }
-}
-
-/// Every `decision` label value, in [`decision_slot`] order.
-const DECISIONS: [&str; 11] = crate::decision::Decision::LABELS;
-
-fn decision_slot(decision: &str) -> Option<usize> {
-    DECISIONS.iter().position(|d| *d == decision)
-}
-
-type Handles = (Counter, Histogram);
-
-/// The request counter and duration histogram of every route of one config, by route name
-/// and decision, each created on first use (so `/metrics` shows only pairs that happened).
-pub struct RouteMetrics {
-    metrics: Arc<Metrics>,
-    routes: HashMap<Arc<str>, [OnceLock<Handles>; DECISIONS.len()], foldhash::fast::RandomState>,
-}
-
-impl RouteMetrics {
-    /// Slots for `names` (the routes, the defaults, `invalid`); others fall back to a lookup.
-    pub fn new<'a>(metrics: Arc<Metrics>, names: impl IntoIterator<Item = &'a Arc<str>>) -> Self {
-        let routes = names
-            .into_iter()
-            .map(|name| (name.clone(), Default::default()))
-            .collect();
-        RouteMetrics { metrics, routes }
-    }
-
-    /// Records one finished request.
-    pub fn record(&self, route: &Arc<str>, decision: &'static str, seconds: f64) {
-        let slot = decision_slot(decision)
-            .and_then(|d| self.routes.get(&**route).and_then(|slots| slots.get(d)));
-        let Some(slot) = slot else {
-            self.metrics.record_request(route, decision, seconds);
-            return;
-        };
-        let (count, duration) = slot.get_or_init(|| {
-            let labels = RouteDecision {
-                route: route.clone(),
-                decision,
-            };
-            (
-                self.metrics.requests.get_or_create_owned(&labels),
-                self.metrics.request_duration.get_or_create_owned(&labels),
-            )
-        });
-        count.inc();
-        duration.observe(seconds);
-    }
-}
-
-/// `1xx`…`5xx` for a status code.
-pub fn status_class(status: u16) -> &'static str {
-    match status {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
     }
 }

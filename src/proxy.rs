@@ -45,7 +45,7 @@ pub async fn handle(
     let started = Instant::now();
     shared.metrics.in_flight.inc();
     let snapshot = shared.snapshot.load_full();
-    let line = record::Line::start(&mut req, &snapshot.config.logging);
+    let line = record::Line::start(&mut req, &snapshot.config, peer.ip());
     let outcome = run(&shared, &snapshot, req, peer).await;
     shared.metrics.in_flight.dec();
     Ok(record::record(&shared, &snapshot, outcome, line, started))

@@ -6,7 +6,12 @@
 //! snapshot they loaded. Keys and upstream pools are carried over when their settings did
 //! not change. Listener addresses cannot change without a restart; that is reported.
 //! File changes are watched with `notify` (the parent directory, so a Kubernetes ConfigMap's
-//! symlink swap is seen) and debounced.
+//! symlink swap is seen) and debounced. Only events that can change the file's content
+//! (create, write, rename, remove) trigger a reload: reading the file opens and closes it,
+//! and reacting to those access events made every reload trigger the next one. A file
+//! that was rejected is not rejected again (nor logged, nor counted) until its text changes.
+//! Every read of the file counts in `doorman_config_reads_total`, so an idle doorman can be
+//! seen to stay idle.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,8 +55,8 @@ pub enum Outcome {
 pub struct Reloader {
     path: PathBuf,
     shared: Arc<Shared>,
-    /// One reload at a time.
-    lock: Mutex<()>,
+    /// One reload at a time; holds a digest of the last text that was rejected.
+    lock: Mutex<Option<u64>>,
 }
 
 impl Reloader {
@@ -59,7 +64,7 @@ impl Reloader {
         Reloader {
             path,
             shared,
-            lock: Mutex::new(()),
+            lock: Mutex::new(None),
         }
     }
 
@@ -70,8 +75,34 @@ impl Reloader {
 
     /// Reloads now. `force` reloads even when the file did not change (SIGHUP).
     pub async fn reload(&self, force: bool) -> Result<Outcome, ReloadError> {
-        let _one = self.lock.lock().await;
-        let result = self.try_reload(force).await;
+        let mut last_rejected = self.lock.lock().await;
+        let text = match self.read() {
+            Ok(text) => text,
+            Err(e) => return self.count(Err(e)),
+        };
+        let digest = digest(&text);
+        if !force && *last_rejected == Some(digest) {
+            // The same invalid text again: it was logged and counted once already.
+            return Ok(Outcome::Unchanged);
+        }
+        let result = self.try_reload(&text, force).await;
+        *last_rejected = result.is_err().then_some(digest);
+        self.count(result)
+    }
+
+    /// Reads the file, counting the read.
+    fn read(&self) -> Result<String, ReloadError> {
+        self.shared.metrics.config_reads.inc();
+        std::fs::read_to_string(&self.path).map_err(|source| {
+            ReloadError::Config(crate::config::ConfigError::Read {
+                path: crate::config::absolute(&self.path).display().to_string(),
+                source,
+            })
+        })
+    }
+
+    /// Logs and counts the outcome of one reload.
+    fn count(&self, result: Result<Outcome, ReloadError>) -> Result<Outcome, ReloadError> {
         let label = match &result {
             Ok(Outcome::Loaded {
                 hash,
@@ -99,8 +130,8 @@ impl Reloader {
         result
     }
 
-    async fn try_reload(&self, force: bool) -> Result<Outcome, ReloadError> {
-        let config = Config::load(&self.path)?;
+    async fn try_reload(&self, text: &str, force: bool) -> Result<Outcome, ReloadError> {
+        let config = Config::from_file_text(text, &self.path)?;
         let old = self.shared.snapshot.load_full();
         if !force && config.hash == old.config.hash {
             return Ok(Outcome::Unchanged);
@@ -124,6 +155,9 @@ impl Reloader {
         }
         if config.revocation != old.config.revocation {
             needs_restart.push("[revocation]".to_string());
+        }
+        if config.telemetry != old.config.telemetry {
+            needs_restart.push("[telemetry]".to_string());
         }
         if config.server.workers != old.config.server.workers {
             needs_restart.push("server.workers".to_string());
@@ -195,6 +229,26 @@ async fn on_sighup(_reloader: Arc<Reloader>, _shutdown: watch::Receiver<bool>) {
 
 type Watcher = notify::RecommendedWatcher;
 
+/// Whether a file event can change what the file holds. Opening and closing a file (which
+/// every reload does) must not count, or each reload schedules the next.
+pub fn changes_content(kind: &notify::EventKind) -> bool {
+    use notify::event::{EventKind, ModifyKind};
+    match kind {
+        EventKind::Create(_) | EventKind::Remove(_) | EventKind::Any => true,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        EventKind::Modify(_) => true,
+        EventKind::Access(_) | EventKind::Other => false,
+    }
+}
+
+/// A digest of config text, to recognise a file already rejected.
+fn digest(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
 /// Watches the file's directory; sends a unit for every event that may concern the file.
 fn watch_events(path: &Path) -> Result<(Watcher, mpsc::Receiver<()>), String> {
     use notify::Watcher as _;
@@ -207,11 +261,12 @@ fn watch_events(path: &Path) -> Result<(Watcher, mpsc::Receiver<()>), String> {
     let (tx, rx) = mpsc::channel(16);
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
-        // The file itself, or a ConfigMap's `..data` symlink swap.
-        let relevant = event.paths.iter().any(|p| {
-            p.file_name()
-                .is_some_and(|f| Some(f.to_os_string()) == name || f == "..data")
-        });
+        // The file itself, or a ConfigMap's `..data` symlink swap; never our own reads.
+        let relevant = changes_content(&event.kind)
+            && event.paths.iter().any(|p| {
+                p.file_name()
+                    .is_some_and(|f| Some(f.to_os_string()) == name || f == "..data")
+            });
         if relevant {
             let _ = tx.try_send(());
         }

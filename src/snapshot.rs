@@ -105,6 +105,9 @@ pub async fn build_snapshot(
     let names = config.routes.iter().map(|r| &r.name);
     let names = names.chain([&config.defaults.name, &invalid]);
     let route_metrics = RouteMetrics::new(metrics.clone(), names);
+    for upstream in &config.upstreams {
+        metrics.declare_upstream(&upstream.name);
+    }
     let exchanger = match &config.clerk.handshake {
         Some(h) => Some(
             Exchanger::new(h, config.clerk.ca_file.as_deref()).map_err(BuildError::Handshake)?,

@@ -1,8 +1,13 @@
 //! Logging set-up: `tracing` to stderr, human or JSON, filtered by `RUST_LOG`.
 //!
 //! `[logging] format` chooses text or JSON lines; `DOORMAN_LOG_FORMAT=json|text` overrides
-//! it. Nothing logged anywhere in doorman carries a token, a cookie or a secret; this module
+//! it. Text lines carry ANSI colours only when stderr is a terminal (never in a file, a
+//! pipe or a container log). Nothing logged anywhere in doorman carries a token, a cookie or a secret; this module
 //! only chooses the format.
+
+pub mod otel;
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -19,6 +24,7 @@ pub fn init(default_level: &str, json: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     let _ = if json {
         builder.json().flatten_event(true).try_init()

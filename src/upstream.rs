@@ -2,7 +2,9 @@
 //! timeouts.
 //!
 //! One pool per upstream: idle HTTP/1.1 connections (hyper's `client::conn`, connected
-//! through hyper-rustls so `https://` upstreams work too), most recently used first, at most
+//! through hyper-rustls so `https://` upstreams work too), reused in the configured order
+//! (oldest idle first by default), retired after an idle timeout or a maximum age, and
+//! dropped when DNS stops returning their address ([`pool`], [`maintain`]), at most
 //! [`MAX_IDLE_PER_UPSTREAM`] kept. A connection goes back to the pool when the response body
 //! has been read to its end (a body dropped half-way closes it instead), so no task is
 //! spawned per request and no pool key is hashed; a request that an idle connection closed
@@ -15,10 +17,14 @@
 //! (SipHash of the pool key, a lock, a lazily built connect future, a task spawned per
 //! request to return the connection) costing more than doorman's whole auth decision.
 
+mod maintain;
+pub mod pool;
+
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::HOST;
@@ -27,13 +33,14 @@ use http::{HeaderValue, Request, Response, Uri};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1;
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::{Connection, HttpConnector, HttpInfo};
 use prometheus_client::metrics::histogram::Histogram;
 use tower_service::Service;
 
 use crate::config::{Scheme, Upstream};
 use crate::metrics::{status_class, Metrics, UpstreamLabels};
 use crate::reason::Reason;
+use pool::{Lease, Pool};
 
 /// Idle connections kept per upstream: enough for a thousand requests in flight to find a
 /// warm connection (beyond that, connections are closed after use rather than kept), few
@@ -121,7 +128,12 @@ struct Target {
     path_prefix: String,
     timeout: Duration,
     connector: HttpsConnector<HttpConnector>,
-    idle: Mutex<Vec<Sender>>,
+    idle: Mutex<Pool<Sender>>,
+    /// The addresses the upstream's host resolved to at the last re-resolution (`None`
+    /// until then, or for an IP literal): connections to others are not pooled again.
+    addresses: Mutex<Option<Vec<SocketAddr>>>,
+    /// How often the host is resolved again (`None`: never).
+    resolve_every: Option<Duration>,
     /// `doorman_upstream_duration_seconds` by status class (1xx … 5xx), made on first use.
     durations: [OnceLock<Histogram>; 5],
     metrics: Arc<Metrics>,
@@ -130,17 +142,20 @@ struct Target {
 /// A response body that returns its connection to the pool once read to the end.
 pub struct UpstreamBody {
     inner: Incoming,
-    lease: Option<(Sender, Arc<Target>)>,
+    lease: Option<(Lease<Sender>, Arc<Target>)>,
     finished: bool,
 }
 
 impl Upstreams {
     /// Builds one pool per upstream; nothing connects until the first request.
     pub fn new(upstreams: &[Upstream], metrics: &Arc<Metrics>) -> Result<Self, String> {
-        let targets = upstreams
+        let targets: Vec<Arc<Target>> = upstreams
             .iter()
             .map(|u| Target::new(u, metrics.clone()).map(Arc::new))
             .collect::<Result<_, _>>()?;
+        for target in &targets {
+            maintain::spawn(target);
+        }
         Ok(Upstreams { targets })
     }
 
@@ -195,7 +210,7 @@ impl Target {
     fn new(u: &Upstream, metrics: Arc<Metrics>) -> Result<Target, String> {
         // HTTP/1.1 only: the pool speaks HTTP/1.1 on every connection it dials.
         let connector = crate::tls::https_connector(u.ca_file.as_deref(), u.connect_timeout, false)
-            .map_err(|e| format!("upstream {:?}: {e}", u.name))?;
+            .map_err(|e| format!("upstream {:?} (ca_file): {e}", u.name))?;
         let scheme = match u.scheme {
             Scheme::Http => "http",
             Scheme::Https => "https",
@@ -213,7 +228,9 @@ impl Target {
             path_prefix: u.path_prefix.clone(),
             timeout: u.timeout,
             connector,
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(Pool::new(u.pool)),
+            addresses: Mutex::new(None),
+            resolve_every: u.resolve_every,
             durations: Default::default(),
             metrics,
         })
@@ -244,12 +261,12 @@ impl Target {
         self: &Arc<Self>,
         mut req: Request<RequestBody>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
-        while let Some(mut sender) = self.take_idle() {
-            if sender.ready().await.is_err() {
+        while let Some(mut lease) = self.take_idle() {
+            if lease.conn.ready().await.is_err() {
                 continue; // closed while idle
             }
-            match sender.try_send_request(req).await {
-                Ok(resp) => return self.lease(resp, sender),
+            match lease.conn.try_send_request(req).await {
+                Ok(resp) => return self.lease(resp, lease),
                 Err(mut e) => match e.take_message() {
                     // Never written: the connection died under us; try another.
                     Some(unsent) => req = unsent,
@@ -257,12 +274,12 @@ impl Target {
                 },
             }
         }
-        let mut sender = self.connect().await?;
-        if sender.ready().await.is_err() {
+        let mut lease = self.connect().await?;
+        if lease.conn.ready().await.is_err() {
             return Err(UpstreamError::Failed);
         }
-        match sender.send_request(req).await {
-            Ok(resp) => self.lease(resp, sender),
+        match lease.conn.send_request(req).await {
+            Ok(resp) => self.lease(resp, lease),
             Err(e) => Err(failure(&e)),
         }
     }
@@ -274,7 +291,7 @@ impl Target {
         &self,
         req: Request<RequestBody>,
     ) -> Result<Response<Incoming>, UpstreamError> {
-        let (mut sender, conn) = self.handshake().await?;
+        let (mut sender, conn, _) = self.handshake().await?;
         tokio::spawn(async move {
             if let Err(e) = conn.with_upgrades().await {
                 tracing::debug!(error = %e, "upstream upgrade connection ended with an error");
@@ -290,7 +307,14 @@ impl Target {
     /// caller drives the connection (pooled, or with upgrades).
     async fn handshake(
         &self,
-    ) -> Result<(Sender, http1::Connection<Io, RequestBody>), UpstreamError> {
+    ) -> Result<
+        (
+            Sender,
+            http1::Connection<Io, RequestBody>,
+            Option<SocketAddr>,
+        ),
+        UpstreamError,
+    > {
         let mut connector = self.connector.clone();
         let classify = |e: Box<dyn std::error::Error + Send + Sync>| {
             if timed_out(&*e) {
@@ -303,21 +327,27 @@ impl Target {
             .await
             .map_err(classify)?;
         let io = connector.call(self.base.clone()).await.map_err(classify)?;
-        http1::Builder::new()
+        let addr = remote_addr(&io);
+        let (sender, conn) = http1::Builder::new()
             .handshake(io)
             .await
-            .map_err(|_| UpstreamError::Unreachable)
+            .map_err(|_| UpstreamError::Unreachable)?;
+        Ok((sender, conn, addr))
     }
 
     /// A new pooled connection: dialled, handshaken, its connection task running.
-    async fn connect(&self) -> Result<Sender, UpstreamError> {
-        let (sender, conn) = self.handshake().await?;
+    async fn connect(&self) -> Result<Lease<Sender>, UpstreamError> {
+        let (sender, conn, addr) = self.handshake().await?;
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "upstream connection ended with an error");
             }
         });
-        Ok(sender)
+        Ok(Lease {
+            conn: sender,
+            created: Instant::now(),
+            addr,
+        })
     }
 
     /// The response with its connection leased to the body, or an error for a 101: this path
@@ -327,7 +357,7 @@ impl Target {
     fn lease(
         self: &Arc<Self>,
         resp: Response<Incoming>,
-        sender: Sender,
+        sender: Lease<Sender>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
         if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
             return Err(UpstreamError::UnexpectedUpgrade);
@@ -339,21 +369,31 @@ impl Target {
         }))
     }
 
-    fn take_idle(&self) -> Option<Sender> {
-        self.lock_idle().pop()
+    fn take_idle(&self) -> Option<Lease<Sender>> {
+        self.lock_idle().take(Instant::now())
     }
 
-    fn release(&self, sender: Sender) {
-        if sender.is_closed() {
+    /// Pools a connection after a complete response, unless it closed, its address left
+    /// DNS, it is past its age or the pool is full (then dropping it closes it).
+    fn release(&self, lease: Lease<Sender>) {
+        if lease.conn.is_closed() || !self.address_current(lease.addr) {
             return;
         }
-        let mut idle = self.lock_idle();
-        if idle.len() < MAX_IDLE_PER_UPSTREAM {
-            idle.push(sender);
-        }
+        self.lock_idle().put(lease, Instant::now());
     }
 
-    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Sender>> {
+    fn address_current(&self, addr: Option<SocketAddr>) -> bool {
+        let (Some(addr), Ok(current)) = (addr, self.addresses.lock()) else {
+            return true;
+        };
+        current.as_ref().is_none_or(|list| list.contains(&addr))
+    }
+
+    fn lock_idle_settings(&self) -> pool::PoolSettings {
+        self.lock_idle().settings()
+    }
+
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Pool<Sender>> {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -415,6 +455,13 @@ impl Drop for UpstreamBody {
             }
         }
     }
+}
+
+/// The peer address of a freshly dialled connection, when the connector reports it.
+fn remote_addr(io: &Io) -> Option<SocketAddr> {
+    let mut extras = http::Extensions::new();
+    io.connected().get_extras(&mut extras);
+    extras.get::<HttpInfo>().map(HttpInfo::remote_addr)
 }
 
 /// True when the failure was a connect timeout somewhere down the error chain.

@@ -34,10 +34,13 @@ use crate::token::verify::VerifyOptions;
 mod checks;
 mod clerk;
 mod headers;
+mod lints;
 mod method_override;
 mod routes;
 mod sections;
+mod telemetry;
 mod upgrades;
+mod upstream_pool;
 mod users;
 
 use clerk::compile_clerk;
@@ -54,9 +57,12 @@ pub fn compile_text(
     // Parse into the raw structs straight from the text first: serde's errors then carry
     // line and column, and unknown keys are caught before any variable is read.
     if let Err(e) = toml::from_str::<RawConfig>(text) {
+        // A syntax error: report every one the parser can find; else serde's (unknown key…).
+        let message = super::syntax::all_syntax_errors(text)
+            .unwrap_or_else(|| e.to_string().trim_end().replace('\n', "\n    "));
         return Err(ConfigError::Syntax {
             path: source.to_string(),
-            message: e.to_string().trim_end().replace('\n', "\n    "),
+            message,
         });
     }
     let mut value: toml::Value = toml::from_str(text).map_err(|e| ConfigError::Syntax {
@@ -133,6 +139,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         );
     }
     let logging = checks::compile_logging(&raw.logging, &mut p);
+    let telemetry = telemetry::compile_telemetry(&raw.telemetry, &mut p);
     let mut webhooks = checks::compile_webhooks(raw.webhooks.as_ref(), &mut p);
     let users = users::compile_users(&raw.users, &claims, &mut p);
     if let (Some(compiled), Some(raw_webhooks)) = (webhooks.as_mut(), raw.webhooks.as_ref()) {
@@ -148,6 +155,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
     }
     let revocation =
         checks::compile_revocation(&raw.revocation, clerk.verify.clock_skew_secs, &mut p);
+    lints::lint_raw(&raw, &mut p);
     if !p.errors.is_empty() {
         return Err(ConfigError::Invalid {
             path: source.to_string(),
@@ -167,6 +175,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         cache,
         table,
         logging,
+        telemetry,
         webhooks,
         revocation,
         users,

@@ -33,6 +33,8 @@ pub struct RawConfig {
     pub cache: RawCache,
     #[serde(default)]
     pub logging: RawLogging,
+    #[serde(default)]
+    pub telemetry: RawTelemetry,
     pub webhooks: Option<RawWebhooks>,
     #[serde(default)]
     pub revocation: RawRevocation,
@@ -109,6 +111,22 @@ pub struct RawRevocation {
     pub ttl: Option<String>,
     /// Redis key and channel prefix. Default `doorman`.
     pub prefix: Option<String>,
+}
+
+/// `[telemetry]`: OpenTelemetry tracing, off unless `otlp_endpoint` is set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTelemetry {
+    /// OTLP/HTTP traces endpoint, e.g. `http://otel-collector:4318/v1/traces`. Default: off.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of the spans. Default `doorman`.
+    pub service_name: Option<String>,
+    /// Share of new traces sampled, 0.0 to 1.0 (a trusted parent's choice is kept). Default 1.0.
+    pub sample_ratio: Option<f64>,
+    /// How often batches of spans are sent. Default `5s`.
+    pub export_interval: Option<String>,
+    /// Time allowed for one export. Default `10s`.
+    pub export_timeout: Option<String>,
 }
 
 /// `[logging]`.
@@ -302,6 +320,14 @@ pub struct RawUpstream {
     pub timeout: Option<String>,
     /// Extra PEM CA certificates trusted for an `https://` upstream (besides webpki roots).
     pub ca_file: Option<String>,
+    /// Close a pooled connection unused this long. Default `60s`.
+    pub idle_timeout: Option<String>,
+    /// Close a connection this old when it comes back to the pool. Default `5m`.
+    pub max_connection_age: Option<String>,
+    /// Resolve the host again this often; `"0s"` never. Default `30s`.
+    pub resolve_every: Option<String>,
+    /// Which idle connection the next request takes: `fifo` (default) or `lifo`.
+    pub reuse: Option<String>,
 }
 
 /// `[defaults]`: the policy of a request that matches no route.

@@ -9,8 +9,8 @@ use hyper::body::Incoming;
 
 use crate::access_log;
 use crate::authn::AuthEvents;
-use crate::config::Logging;
-use crate::metrics::{EventResult, KindLabel, Metrics, ResultLabel, RouteDecision};
+use crate::config::Config;
+use crate::metrics::{EventResult, Metrics, ResultLabel, RouteDecision};
 use crate::respond::Body;
 use crate::snapshot::{Shared, Snapshot};
 
@@ -22,16 +22,37 @@ pub struct Line {
     method: http::Method,
     /// The path, only when request lines are logged at all.
     path: Option<String>,
+    /// The client's address, when request lines are logged.
+    client: Option<std::net::IpAddr>,
+    /// The request's span, when tracing is on.
+    span: Option<crate::telemetry::otel::RequestSpan>,
 }
 
 impl Line {
     /// Reads (or assigns) the request id and remembers the method and path.
-    pub fn start(req: &mut Request<Incoming>, logging: &Logging) -> Line {
+    pub fn start(req: &mut Request<Incoming>, config: &Config, peer: std::net::IpAddr) -> Line {
+        let logging = &config.logging;
         let request_id = access_log::request_id(req.headers_mut(), &logging.request_id_header);
+        let logged = tracing::enabled!(tracing::Level::WARN);
+        let span = crate::telemetry::otel::enabled()
+            .then(|| {
+                let trusted = config
+                    .server
+                    .trusted_proxies
+                    .iter()
+                    .any(|n| n.contains(&peer));
+                let (method, path) = (req.method().clone(), req.uri().path().to_string());
+                crate::telemetry::otel::start(req.headers_mut(), &method, &path, trusted)
+            })
+            .flatten();
         Line {
+            span,
             request_id,
             method: req.method().clone(),
-            path: tracing::enabled!(tracing::Level::WARN).then(|| req.uri().path().to_string()),
+            path: logged.then(|| req.uri().path().to_string()),
+            client: logged.then(|| {
+                access_log::client_address(req.headers(), peer, &config.server.trusted_proxies)
+            }),
         }
     }
 }
@@ -74,11 +95,16 @@ pub fn record(
     if let Some(kind) = events.limit {
         metrics.limit(kind);
     }
-    if let Some(kind) = events.upstream_error {
-        metrics
-            .upstream_errors
-            .get_or_create(&KindLabel { kind })
-            .inc();
+    // The upstream's name: from its index when it answered, else from the route.
+    let upstream = match events.upstream_status {
+        Some((index, _)) => snapshot.config.upstreams.get(index).map(|u| &u.name),
+        None if events.upstream_error.is_some() => {
+            access_log::upstream_of(&snapshot.config, &out.route).map(|u| &u.name)
+        }
+        None => None,
+    };
+    if let (Some(kind), Some(name)) = (events.upstream_error, upstream) {
+        metrics.upstream_error(name, kind);
     }
     if let (Some((index, status)), Some(seconds)) =
         (events.upstream_status, events.upstream_seconds)
@@ -90,9 +116,23 @@ pub fn record(
     response
         .headers_mut()
         .insert(logging.request_id_header.clone(), line.request_id.clone());
+    if let Some(span) = line.span {
+        span.finish(&crate::telemetry::otel::Finished {
+            route: &out.route,
+            decision: label,
+            reason: out.decision.reason(),
+            status: response.status().as_u16(),
+            upstream: upstream.map(|name| &**name),
+            auth_seconds: out.auth_seconds,
+            upstream_seconds: events.upstream_seconds,
+            total_seconds: elapsed,
+        });
+    }
     if let Some(path) = &line.path {
         access_log::emit(&access_log::Entry {
             request_id: line.request_id.to_str().unwrap_or(""),
+            client: line.client,
+            upstream: upstream.map(|name| &**name),
             method: line.method.as_str(),
             path,
             route: &out.route,

@@ -64,3 +64,29 @@ async fn readiness_turns_503_when_shutdown_begins_and_in_flight_requests_finish(
         "keys stay loaded; only readiness drains"
     );
 }
+
+#[tokio::test]
+async fn metrics_carry_process_figures_and_per_upstream_error_series() {
+    let h = Harness::start().await;
+    let metrics = h.metrics().await;
+    #[cfg(target_os = "linux")]
+    for family in [
+        "process_cpu_seconds_total ",
+        "process_resident_memory_bytes ",
+        "process_virtual_memory_bytes ",
+        "process_open_fds ",
+        "process_max_fds ",
+        "process_threads ",
+        "process_start_time_seconds ",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l.starts_with(family)),
+            "{family}missing:\n{metrics}"
+        );
+    }
+    // Every upstream has its error series from the start, labelled with its name.
+    for kind in ["connect", "timeout", "protocol", "unexpected_upgrade"] {
+        let series = format!("doorman_upstream_errors_total{{upstream=\"app\",kind=\"{kind}\"}} 0");
+        assert!(metrics.contains(&series), "{series} missing:\n{metrics}");
+    }
+}

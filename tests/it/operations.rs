@@ -367,6 +367,15 @@ async fn json_log_lines_carry_the_fields_and_never_the_token() {
     assert_eq!(first["decision"], "forward");
     assert_eq!(first["user"], "user_1");
     assert_eq!(first["path"], "/dashboard");
+    assert_eq!(first["client"], "127.0.0.1");
+    assert_eq!(first["upstream"], "app");
+    assert!(requests[1].get("upstream").is_none_or(Value::is_null));
+    // Latencies are rounded: at most 3 decimals of a millisecond, 1 of a microsecond.
+    for (field, places) in [("total_ms", 3), ("upstream_ms", 3), ("auth_us", 1)] {
+        let text = first[field].to_string();
+        let decimals = text.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(decimals <= places, "{field} = {text}");
+    }
     assert_eq!(requests[1]["decision"], "unauthorized");
     assert_eq!(requests[1]["reason"], "token_missing");
     assert_eq!(

@@ -106,7 +106,7 @@ pub(super) fn compile_revocation(
         {
             p.err(
                 "revocation.redis_url",
-                format!("{url:?} is not a Redis URL; write it like \"redis://redis:6379\""),
+                format!("{url:?} is not a Redis URL; write it like \"rediss://:${{REDIS_PASSWORD}}@redis:6380\" (TLS) or \"redis://redis:6379\""),
             );
         }
     }

@@ -42,7 +42,10 @@ pub(super) fn compile_upstreams(raw: &[RawUpstream], p: &mut Problems) -> Vec<Up
                     "set on an http:// upstream, where it is not used",
                 );
             }
+            let (pool, resolve_every) = super::upstream_pool::compile_pool(u, &at, p);
             Upstream {
+                pool,
+                resolve_every,
                 ca_file: u.ca_file.as_ref().map(std::path::PathBuf::from),
                 name: Arc::from(name.as_str()),
                 scheme,

@@ -398,7 +398,9 @@ async fn an_unsolicited_101_is_a_502_and_nothing_is_spliced() {
     );
     let metrics = h.metrics().await;
     assert!(
-        metrics.contains("doorman_upstream_errors_total{kind=\"unexpected_upgrade\"} 2"),
+        metrics.contains(
+            "doorman_upstream_errors_total{upstream=\"app\",kind=\"unexpected_upgrade\"} 2"
+        ),
         "{metrics}"
     );
 }

@@ -1,0 +1,69 @@
+//! Per-route request metrics without hashing on the hot path, and the status class label.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::Histogram;
+
+use super::{Metrics, RouteDecision};
+
+/// Every `decision` label value, in [`decision_slot`] order.
+const DECISIONS: [&str; 11] = crate::decision::Decision::LABELS;
+
+fn decision_slot(decision: &str) -> Option<usize> {
+    DECISIONS.iter().position(|d| *d == decision)
+}
+
+type Handles = (Counter, Histogram);
+
+/// The request counter and duration histogram of every route of one config, by route name
+/// and decision, each created on first use (so `/metrics` shows only pairs that happened).
+pub struct RouteMetrics {
+    metrics: Arc<Metrics>,
+    routes: HashMap<Arc<str>, [OnceLock<Handles>; DECISIONS.len()], foldhash::fast::RandomState>,
+}
+
+impl RouteMetrics {
+    /// Slots for `names` (the routes, the defaults, `invalid`); others fall back to a lookup.
+    pub fn new<'a>(metrics: Arc<Metrics>, names: impl IntoIterator<Item = &'a Arc<str>>) -> Self {
+        let routes = names
+            .into_iter()
+            .map(|name| (name.clone(), Default::default()))
+            .collect();
+        RouteMetrics { metrics, routes }
+    }
+
+    /// Records one finished request.
+    pub fn record(&self, route: &Arc<str>, decision: &'static str, seconds: f64) {
+        let slot = decision_slot(decision)
+            .and_then(|d| self.routes.get(&**route).and_then(|slots| slots.get(d)));
+        let Some(slot) = slot else {
+            self.metrics.record_request(route, decision, seconds);
+            return;
+        };
+        let (count, duration) = slot.get_or_init(|| {
+            let labels = RouteDecision {
+                route: route.clone(),
+                decision,
+            };
+            (
+                self.metrics.requests.get_or_create_owned(&labels),
+                self.metrics.request_duration.get_or_create_owned(&labels),
+            )
+        });
+        count.inc();
+        duration.observe(seconds);
+    }
+}
+
+/// `1xx`…`5xx` for a status code.
+pub fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}

@@ -1,0 +1,151 @@
+//! The upstream pool over real sockets: idle connections are closed after `idle_timeout`
+//! (issue 17: they were kept for ever), and `reuse = "fifo"` hands requests to every pooled
+//! connection in turn (behind a Kubernetes Service, each connection is a pod), where
+//! `lifo` keeps reusing the latest.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use doorman::dev::echo::Echo;
+
+use crate::support::{key, Harness, JwksServer, BASE_CONFIG, KID};
+
+/// An upstream that numbers its connections, logs which one served each request and which
+/// ones the client closed. Requests wait for a permit, so a test can hold them in flight.
+#[derive(Clone, Default)]
+struct Counting {
+    served: Arc<Mutex<Vec<usize>>>,
+    closed: Arc<Mutex<Vec<usize>>>,
+}
+
+impl Counting {
+    async fn start(gate: Arc<Semaphore>) -> (Counting, String) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let counting = Counting::default();
+        let c = counting.clone();
+        tokio::spawn(async move {
+            let mut next = 0;
+            while let Ok((stream, _)) = listener.accept().await {
+                let id = next;
+                next += 1;
+                let (c, gate) = (c.clone(), gate.clone());
+                tokio::spawn(async move {
+                    let served = c.served.clone();
+                    let service = service_fn(move |_req| {
+                        let (served, gate) = (served.clone(), gate.clone());
+                        async move {
+                            served.lock().unwrap().push(id);
+                            let _permit = gate.acquire().await;
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                                Bytes::from_static(b"ok"),
+                            )))
+                        }
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = http1::Builder::new().serve_connection(io, service).await;
+                    c.closed.lock().unwrap().push(id);
+                });
+            }
+        });
+        (counting, url)
+    }
+
+    fn served(&self) -> Vec<usize> {
+        self.served.lock().unwrap().clone()
+    }
+}
+
+async fn harness(url: &str, pool_keys: &str) -> Harness {
+    let config = BASE_CONFIG.replace("${UPSTREAM_URL}", url).replace(
+        "timeout = \"2s\"",
+        &format!("timeout = \"2s\"\n{pool_keys}"),
+    );
+    let jwks = JwksServer::start(&[(key(), KID)]).await;
+    let echo = Echo::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    Harness::with_parts(&config, jwks, echo, |_| None).await
+}
+
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_after_the_idle_timeout() {
+    let gate = Arc::new(Semaphore::new(Semaphore::MAX_PERMITS));
+    let (upstream, url) = Counting::start(gate).await;
+    let h = harness(&url, "idle_timeout = \"200ms\"").await;
+    assert_eq!(h.client.get("/public/a").await.status, 200);
+    until("doorman to close its idle upstream connection", || {
+        upstream.closed.lock().unwrap().contains(&0)
+    })
+    .await;
+    assert_eq!(
+        h.doorman
+            .shared
+            .snapshot
+            .load()
+            .upstreams
+            .idle_connections(0),
+        0
+    );
+}
+
+/// Three requests held in flight open three connections; six more in a row then show the
+/// reuse order.
+async fn reuse_order(reuse: &str) -> Vec<usize> {
+    let gate = Arc::new(Semaphore::new(0));
+    let (upstream, url) = Counting::start(gate.clone()).await;
+    let h = harness(&url, &format!("reuse = \"{reuse}\"")).await;
+    let parallel: Vec<_> = (0..3)
+        .map(|_| {
+            let client = h.fresh_client();
+            tokio::spawn(async move { client.get("/public/p").await.status })
+        })
+        .collect();
+    until("three requests in flight", || upstream.served().len() == 3).await;
+    gate.add_permits(Semaphore::MAX_PERMITS / 2);
+    for p in parallel {
+        assert_eq!(p.await.unwrap(), 200);
+    }
+    until("three pooled connections", || {
+        h.doorman
+            .shared
+            .snapshot
+            .load()
+            .upstreams
+            .idle_connections(0)
+            == 3
+    })
+    .await;
+    for _ in 0..6 {
+        assert_eq!(h.client.get("/public/s").await.status, 200);
+    }
+    upstream.served()[3..].to_vec()
+}
+
+#[tokio::test]
+async fn fifo_reuse_spreads_requests_over_every_pooled_connection() {
+    let fifo = reuse_order("fifo").await;
+    let mut counts = [0; 3];
+    for id in &fifo {
+        counts[*id] += 1;
+    }
+    assert_eq!(counts, [2, 2, 2], "fifo served {fifo:?}");
+    let lifo = reuse_order("lifo").await;
+    assert!(
+        lifo.windows(2).all(|w| w[0] == w[1]),
+        "lifo should reuse one connection: {lifo:?}"
+    );
+}
