@@ -25,6 +25,37 @@ pub struct RouteDecision {
     pub decision: &'static str,
 }
 
+/// `route` + `decision` + `mode` of `doorman_requests_total` and its duration histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub route: Arc<str>,
+    pub decision: &'static str,
+    /// [`RequestMode::label`]: `inline` (proxied) or `forward_auth` (another proxy asked).
+    pub mode: &'static str,
+}
+
+/// How a request reached doorman: through the public listener (decided and forwarded) or as
+/// a forward-auth call from another proxy (decided and answered).
+#[derive(Clone, Copy, Debug, Default, Hash, PartialEq, Eq)]
+pub enum RequestMode {
+    #[default]
+    Inline,
+    ForwardAuth,
+}
+
+impl RequestMode {
+    /// Every mode, in slot order.
+    pub const ALL: [RequestMode; 2] = [RequestMode::Inline, RequestMode::ForwardAuth];
+
+    /// The `mode` label value.
+    pub const fn label(self) -> &'static str {
+        match self {
+            RequestMode::Inline => "inline",
+            RequestMode::ForwardAuth => "forward_auth",
+        }
+    }
+}
+
 /// `result`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabel {
@@ -61,8 +92,8 @@ type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 /// Every metric doorman exports.
 pub struct Metrics {
     registry: Registry,
-    pub requests: Family<RouteDecision, Counter>,
-    pub request_duration: HistogramFamily<RouteDecision>,
+    pub requests: Family<RequestLabels, Counter>,
+    pub request_duration: HistogramFamily<RequestLabels>,
     pub auth_duration: Histogram,
     pub token_verifications: Family<ResultLabel, Counter>,
     /// `doorman_token_verifications_total{result="valid"}`, resolved once.
@@ -122,13 +153,13 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
-        let requests = Family::<RouteDecision, Counter>::default();
+        let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "doorman_requests",
             "Requests by route name and decision",
             requests.clone(),
         );
-        let request_duration: HistogramFamily<RouteDecision> =
+        let request_duration: HistogramFamily<RequestLabels> =
             Family::new_with_constructor(request_histogram);
         registry.register(
             "doorman_request_duration_seconds",
@@ -362,10 +393,17 @@ impl Metrics {
     }
 
     /// Records one finished request.
-    pub fn record_request(&self, route: &Arc<str>, decision: &'static str, seconds: f64) {
-        let labels = RouteDecision {
+    pub fn record_request(
+        &self,
+        route: &Arc<str>,
+        decision: &'static str,
+        mode: RequestMode,
+        seconds: f64,
+    ) {
+        let labels = RequestLabels {
             route: route.clone(),
             decision,
+            mode: mode.label(),
         };
         self.requests.get_or_create(&labels).inc();
         self.request_duration
@@ -383,11 +421,14 @@ fn decision_slot(decision: &str) -> Option<usize> {
 
 type Handles = (Counter, Histogram);
 
-/// The request counter and duration histogram of every route of one config, by route name
-/// and decision, each created on first use (so `/metrics` shows only pairs that happened).
+/// Slots per route: one per decision and mode.
+const SLOTS: usize = DECISIONS.len() * RequestMode::ALL.len();
+
+/// The request counter and duration histogram of every route of one config, by route name,
+/// decision and mode, each created on first use (so `/metrics` shows only sets that happened).
 pub struct RouteMetrics {
     metrics: Arc<Metrics>,
-    routes: HashMap<Arc<str>, [OnceLock<Handles>; DECISIONS.len()], foldhash::fast::RandomState>,
+    routes: HashMap<Arc<str>, [OnceLock<Handles>; SLOTS], foldhash::fast::RandomState>,
 }
 
 impl RouteMetrics {
@@ -401,17 +442,28 @@ impl RouteMetrics {
     }
 
     /// Records one finished request.
-    pub fn record(&self, route: &Arc<str>, decision: &'static str, seconds: f64) {
-        let slot = decision_slot(decision)
-            .and_then(|d| self.routes.get(&**route).and_then(|slots| slots.get(d)));
+    pub fn record(
+        &self,
+        route: &Arc<str>,
+        decision: &'static str,
+        mode: RequestMode,
+        seconds: f64,
+    ) {
+        let offset = mode as usize * DECISIONS.len();
+        let slot = decision_slot(decision).and_then(|d| {
+            self.routes
+                .get(&**route)
+                .and_then(|slots| slots.get(offset + d))
+        });
         let Some(slot) = slot else {
-            self.metrics.record_request(route, decision, seconds);
+            self.metrics.record_request(route, decision, mode, seconds);
             return;
         };
         let (count, duration) = slot.get_or_init(|| {
-            let labels = RouteDecision {
+            let labels = RequestLabels {
                 route: route.clone(),
                 decision,
+                mode: mode.label(),
             };
             (
                 self.metrics.requests.get_or_create_owned(&labels),

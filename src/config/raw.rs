@@ -34,6 +34,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub logging: RawLogging,
     pub webhooks: Option<RawWebhooks>,
+    /// `[forward_auth]`: off when absent.
+    pub forward_auth: Option<super::forward_auth::RawForwardAuth>,
     #[serde(default)]
     pub revocation: RawRevocation,
     /// `doorman users` and the webhook initializer: where claims live, defaults per type.

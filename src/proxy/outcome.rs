@@ -99,6 +99,8 @@ pub struct Outcome {
     pub webhook: Option<Delivery>,
     pub answer_events: AnswerEvents,
     pub response: Response<Body>,
+    /// Proxied (`inline`) or asked by another proxy (`forward_auth`): the `mode` label.
+    pub mode: crate::metrics::RequestMode,
 }
 
 /// The recorder's part of an [`Answer`].
@@ -162,6 +164,7 @@ impl Outcome {
             webhook: None,
             answer_events: AnswerEvents::default(),
             response: Response::new(respond::full(bytes::Bytes::new())),
+            mode: crate::metrics::RequestMode::Inline,
         }
     }
 

@@ -12,6 +12,7 @@ mod defaults;
 mod deploy;
 mod docs;
 mod edge;
+mod forward_auth;
 mod forwarding;
 mod handshake;
 mod hostile;
