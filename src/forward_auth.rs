@@ -87,37 +87,48 @@ async fn run(
         .forward_auth
         .as_ref()
         .and_then(|fa| Some((Dialect::of(call.uri.path(), fa)?, fa)));
-    let head = dialect
+    let original = dialect
         .ok_or(Reason::ForwardAuthIncomplete)
-        .and_then(|(d, fa)| {
-            let original = d.original(call, fa)?;
-            original.head(call, &config.headers)
-        });
+        .and_then(|(d, fa)| d.original(call, fa));
+    let origin = original.as_ref().ok().and_then(|o| o.origin(call));
+    let head = original.and_then(|o| o.head(call, &config.headers));
     let dialect = dialect.map_or(Dialect::Forwarded, |(d, _)| d);
     let parts = match head {
         Ok(parts) => parts,
         Err(reason) => {
             let answer = Answer::bad_request(reason, None);
-            return (refused(dialect, invalid_route(), answer).await, None);
+            return (refused(dialect, None, invalid_route(), answer).await, None);
         }
     };
-    let outcome = decide_and_answer(shared, snapshot, &parts, peer, dialect).await;
+    let call = Call {
+        dialect,
+        origin: origin.as_deref(),
+    };
+    let outcome = decide_and_answer(shared, snapshot, &parts, peer, call).await;
     (outcome, Some(parts))
 }
 
-/// admit → authenticate → decide, then the answer in `dialect`.
+/// How to answer the caller.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    dialect: Dialect,
+    /// The original `scheme://host`, when known.
+    origin: Option<&'a str>,
+}
+
+/// admit → authenticate → decide, then the answer in the caller's dialect.
 async fn decide_and_answer(
     shared: &Shared,
     snapshot: &Arc<Snapshot>,
     parts: &http::request::Parts,
     peer: SocketAddr,
-    dialect: Dialect,
+    call: Call<'_>,
 ) -> Outcome {
     let config = &snapshot.config;
     let auth_started = Instant::now();
     let admitted = match admit::admit(parts, config) {
         Ok(admitted) => admitted,
-        Err(r) => return refused(dialect, r.route, r.answer).await,
+        Err(r) => return refused(call.dialect, call.origin, r.route, r.answer).await,
     };
     let route = admitted.route;
     let Authentication {
@@ -143,11 +154,11 @@ async fn decide_and_answer(
     let mut outcome = Outcome::decided(route, &verdict, &auth, events, auth_started);
     let answer = if verdict.decision == Decision::Forward {
         let identity = session.as_deref().map_or(&[][..], |s| &*s.headers);
-        let response = answer::allowed(dialect, identity, &config.headers);
+        let response = answer::allowed(call.dialect, identity, &config.headers);
         Answer::new(Decision::Forward, response)
     } else {
         let mut refusal = admitted.refuse(verdict.decision, handshake, config);
-        refusal.response = answer::denied(dialect, refusal.response).await;
+        refusal.response = answer::denied(call.dialect, refusal.response, call.origin).await;
         refusal
     };
     outcome.answered(answer, set_cookies);
@@ -155,7 +166,12 @@ async fn decide_and_answer(
 }
 
 /// A call refused before it was decided, in `dialect`.
-async fn refused(dialect: Dialect, route: Arc<str>, mut answer: Answer) -> Outcome {
-    answer.response = answer::denied(dialect, answer.response).await;
+async fn refused(
+    dialect: Dialect,
+    origin: Option<&str>,
+    route: Arc<str>,
+    mut answer: Answer,
+) -> Outcome {
+    answer.response = answer::denied(dialect, answer.response, origin).await;
     Outcome::refused(Refused { route, answer })
 }

@@ -55,11 +55,19 @@ pub fn allowed(
     resp
 }
 
-/// A refusal as the dialect needs it. Traefik, Caddy and Envoy return the authorizer's
-/// non-2xx answer to the client as it is. nginx gets 401 for redirects and 401s, 403 for
-/// everything else, with the inline status, `Location` and JSON body in headers its
-/// snippet reads (`auth_request_set`).
-pub async fn denied(dialect: Dialect, resp: Response<Body>) -> Response<Body> {
+/// A refusal as the dialect needs it. Caddy and Envoy return the authorizer's non-2xx
+/// answer to the client as it is; so does Traefik, once a relative `Location` is made
+/// absolute with `origin` (the original `scheme://host`). nginx gets 401 for redirects and
+/// 401s, 403 for everything else, with the inline status, `Location` and JSON body in
+/// headers its snippet reads (`auth_request_set`).
+pub async fn denied(
+    dialect: Dialect,
+    resp: Response<Body>,
+    origin: Option<&str>,
+) -> Response<Body> {
+    if dialect == Dialect::Traefik {
+        return absolute_location(resp, origin);
+    }
     if dialect != Dialect::Nginx {
         return resp;
     }
@@ -88,4 +96,20 @@ pub async fn denied(dialect: Dialect, resp: Response<Body>) -> Response<Body> {
         StatusCode::FORBIDDEN
     };
     Response::from_parts(head, full(Bytes::new()))
+}
+
+/// `Location: /path` as `origin/path` (Traefik would resolve it against the authorizer).
+fn absolute_location(mut resp: Response<Body>, origin: Option<&str>) -> Response<Body> {
+    let Some(origin) = origin else { return resp };
+    let location = resp
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok());
+    let absolute = location
+        .filter(|l| l.starts_with('/') && !l.starts_with("//"))
+        .and_then(|l| HeaderValue::from_str(&format!("{origin}{l}")).ok());
+    if let Some(v) = absolute {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
 }

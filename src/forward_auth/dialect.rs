@@ -23,8 +23,12 @@ pub enum Dialect {
     /// nginx `auth_request` and ingress-nginx (`/nginx`): only 2xx, 401 and 403 are
     /// understood, so redirects travel as 401 with `X-Doorman-Location`.
     Nginx,
-    /// Traefik ForwardAuth and Caddy `forward_auth` (`/traefik`, `/caddy`, `/forwarded`):
-    /// a non-2xx answer reaches the client as it is.
+    /// Traefik ForwardAuth (`/traefik`): a non-2xx answer reaches the client, but Traefik
+    /// resolves a relative `Location` against the authorizer's address, so redirects are
+    /// made absolute with the original scheme and host.
+    Traefik,
+    /// Caddy `forward_auth` and other `X-Forwarded-*` callers (`/caddy`, `/forwarded`): a
+    /// non-2xx answer reaches the client as it is.
     Forwarded,
     /// Envoy HTTP `ext_authz` (`<envoy_path_prefix>/<original path>`): a denial reaches the
     /// client as it is; an allowed answer names the headers Envoy must remove upstream.
@@ -49,7 +53,8 @@ impl Dialect {
     pub fn of(path: &str, settings: &ForwardAuth) -> Option<Dialect> {
         match path {
             "/nginx" => Some(Dialect::Nginx),
-            "/traefik" | "/caddy" | "/forwarded" => Some(Dialect::Forwarded),
+            "/traefik" => Some(Dialect::Traefik),
+            "/caddy" | "/forwarded" => Some(Dialect::Forwarded),
             _ => {
                 let rest = path.strip_prefix(settings.envoy_path_prefix.as_str())?;
                 (rest.is_empty() || rest.starts_with('/')).then_some(Dialect::Envoy)
@@ -89,7 +94,7 @@ impl Dialect {
                     path_and_query: required(h, "x-original-uri")?.to_string(),
                 })
             }
-            Dialect::Forwarded => Ok(Original {
+            Dialect::Traefik | Dialect::Forwarded => Ok(Original {
                 method: method(required(h, "x-forwarded-method")?)?,
                 https: is_https(one(h, "x-forwarded-proto")?),
                 host: host(h, "x-forwarded-host")?,
@@ -117,6 +122,21 @@ impl Dialect {
 }
 
 impl Original {
+    /// `scheme://host` of the original request, when its host is known and plain.
+    pub fn origin(&self, call: &Parts) -> Option<String> {
+        let host = self
+            .host
+            .as_ref()
+            .or_else(|| call.headers.get(header::HOST))?;
+        let host = host.to_str().ok()?;
+        let plain = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+        let scheme = if self.https { "https" } else { "http" };
+        plain.then(|| format!("{scheme}://{host}"))
+    }
+
     /// The request head the phases read: the original method, target and `Host`, the
     /// caller's other headers (cookies, `Authorization`, `Accept`, `Sec-Fetch-*`, …) minus
     /// hop-by-hop, forwarding, identity and dialect headers, and `X-Forwarded-Proto` saying

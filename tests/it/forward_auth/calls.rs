@@ -72,7 +72,13 @@ fn seen(dialect: Dialect, r: &Reply) -> (u16, Option<String>) {
         let inline: u16 = r.header("x-doorman-status").unwrap().parse().unwrap();
         return (inline, None);
     }
-    (r.status.as_u16(), r.header("location").map(str::to_string))
+    let location = r.header("location").map(|l| match dialect {
+        // Traefik resolves a relative Location against the authorizer: doorman sends it
+        // absolute, with the original scheme and host.
+        Dialect::Traefik => l.strip_prefix("https://shop.test").unwrap_or(l).to_string(),
+        _ => l.to_string(),
+    });
+    (r.status.as_u16(), location)
 }
 
 /// The JSON body the client sees (nginx: from `X-Doorman-Body`).
