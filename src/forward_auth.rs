@@ -19,16 +19,19 @@
 
 pub mod answer;
 pub mod dialect;
+pub mod grpc;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::{Request, Response};
+use http::request::Parts;
+use http::{Method, Request, Response};
 use hyper::body::Incoming;
 
 use crate::authn::{self, Authentication};
+use crate::config::Config;
 use crate::decision::Decision;
 use crate::metrics::RequestMode;
 use crate::proxy::outcome::{invalid_route, Answer, Outcome, Refused};
@@ -37,7 +40,7 @@ use crate::reason::Reason;
 use crate::request::is_trusted_peer;
 use crate::respond::{Body, Rendering};
 use crate::snapshot::{Shared, Snapshot};
-use dialect::Dialect;
+use dialect::{Dialect, Original};
 
 /// The route label of calls from untrusted peers.
 pub const UNTRUSTED_ROUTE: &str = "untrusted";
@@ -48,6 +51,9 @@ pub async fn handle(
     mut req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Result<Response<Body>, Infallible> {
+    if grpc::is_check(&req) {
+        return Ok(grpc::handle(shared, req, peer).await);
+    }
     let started = Instant::now();
     shared.metrics.in_flight.inc();
     let snapshot = shared.snapshot.load_full();
@@ -67,21 +73,12 @@ pub async fn handle(
 async fn run(
     shared: &Shared,
     snapshot: &Arc<Snapshot>,
-    call: &http::request::Parts,
+    call: &Parts,
     peer: SocketAddr,
-) -> (Outcome, Option<http::request::Parts>) {
+) -> (Outcome, Option<Parts>) {
     let config = &snapshot.config;
-    if !is_trusted_peer(peer.ip(), &config.server.trusted_proxies) {
-        tracing::warn!(%peer, "forward-auth call from a peer outside [server] trusted_proxies refused");
-        let decision = Decision::Forbidden {
-            reason: Reason::ForwardAuthUntrusted,
-        };
-        let answer = Answer::render(decision, &Rendering::api(&call.method), config, None);
-        let refused = Refused {
-            route: Arc::from(UNTRUSTED_ROUTE),
-            answer,
-        };
-        return (Outcome::refused(refused), None);
+    if let Some(refused) = untrusted(peer, config, &call.method) {
+        return (refused, None);
     }
     let dialect = config
         .forward_auth
@@ -90,10 +87,39 @@ async fn run(
     let original = dialect
         .ok_or(Reason::ForwardAuthIncomplete)
         .and_then(|(d, fa)| d.original(call, fa));
-    let origin = original.as_ref().ok().and_then(|o| o.origin(call));
-    let head = original.and_then(|o| o.head(call, &config.headers));
     let dialect = dialect.map_or(Dialect::Forwarded, |(d, _)| d);
-    let parts = match head {
+    decide_original(shared, snapshot, call, original, dialect, peer).await
+}
+
+/// The refusal of a call from a peer outside `[server] trusted_proxies`, if it is one.
+fn untrusted(peer: SocketAddr, config: &Config, method: &Method) -> Option<Outcome> {
+    if is_trusted_peer(peer.ip(), &config.server.trusted_proxies) {
+        return None;
+    }
+    tracing::warn!(%peer, "forward-auth call from a peer outside [server] trusted_proxies refused");
+    let decision = Decision::Forbidden {
+        reason: Reason::ForwardAuthUntrusted,
+    };
+    let answer = Answer::render(decision, &Rendering::api(method), config, None);
+    Some(Outcome::refused(Refused {
+        route: Arc::from(UNTRUSTED_ROUTE),
+        answer,
+    }))
+}
+
+/// The original request `original` (read from `call`) decided and answered in `dialect`;
+/// its head, when it could be built.
+async fn decide_original(
+    shared: &Shared,
+    snapshot: &Arc<Snapshot>,
+    call: &Parts,
+    original: Result<Original, Reason>,
+    dialect: Dialect,
+    peer: SocketAddr,
+) -> (Outcome, Option<Parts>) {
+    let config = &snapshot.config;
+    let origin = original.as_ref().ok().and_then(|o| o.origin(call));
+    let parts = match original.and_then(|o| o.head(call, &config.headers)) {
         Ok(parts) => parts,
         Err(reason) => {
             let answer = Answer::bad_request(reason, None);
@@ -120,7 +146,7 @@ struct Call<'a> {
 async fn decide_and_answer(
     shared: &Shared,
     snapshot: &Arc<Snapshot>,
-    parts: &http::request::Parts,
+    parts: &Parts,
     peer: SocketAddr,
     call: Call<'_>,
 ) -> Outcome {

@@ -39,7 +39,7 @@ pub mod decision;
 pub mod dev;
 pub(crate) mod explain;
 pub mod forward;
-pub(crate) mod forward_auth;
+pub mod forward_auth;
 pub(crate) mod handshake;
 pub(crate) mod identity;
 pub mod jwks;
