@@ -76,6 +76,8 @@ pub struct ExplainRequest {
     pub claims: Option<String>,
     pub navigate: bool,
     pub json: bool,
+    /// Headers of a forward-auth call: METHOD and PATH are then the call's.
+    pub call_headers: Vec<String>,
     pub method: String,
     pub path: String,
 }
@@ -90,6 +92,24 @@ pub fn explain(req: &ExplainRequest) -> Result<ExitCode, CommandError> {
                 req.method
             ))
         })?;
+    let (method, path, navigate) = if req.call_headers.is_empty() {
+        (method, req.path.clone(), req.navigate)
+    } else {
+        let call = crate::forward_auth::explain::original_of_call(
+            &config,
+            &method,
+            &req.path,
+            &req.call_headers,
+        )
+        .map_err(CommandError::Input)?;
+        if !req.json {
+            println!(
+                "forward-auth call ({}): the original request is {} {}",
+                call.dialect, call.method, call.target
+            );
+        }
+        (call.method, call.target, call.navigate || req.navigate)
+    };
     let token = match (&req.token, &req.claims) {
         (Some(t), _) => TokenInput::Token(t.trim().to_string()),
         (None, Some(c)) => TokenInput::Claims(read_json_arg(c, "--claims")?),
@@ -108,7 +128,7 @@ pub fn explain(req: &ExplainRequest) -> Result<ExitCode, CommandError> {
                 .map_err(|e| CommandError::Input(format!("cannot load the signing keys to verify --token: {e}; use --claims to skip verification")))?;
         }
         Ok::<_, CommandError>(
-            explain_request(&config, &keys, &SystemClock as &dyn Clock, &method, &req.path, req.navigate, &token).await,
+            explain_request(&config, &keys, &SystemClock as &dyn Clock, &method, &path, navigate, &token).await,
         )
     })?;
     if req.json {

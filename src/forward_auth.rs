@@ -19,6 +19,7 @@
 
 pub mod answer;
 pub mod dialect;
+pub mod explain;
 pub mod grpc;
 
 use std::convert::Infallible;

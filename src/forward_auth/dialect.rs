@@ -62,6 +62,16 @@ impl Dialect {
         }
     }
 
+    /// The dialect's name, for `explain`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Nginx => "nginx",
+            Dialect::Traefik => "traefik",
+            Dialect::Forwarded => "forwarded",
+            Dialect::Envoy => "envoy",
+        }
+    }
+
     /// Reads the original request from a call. `Err` is the 400 reason: a required header
     /// missing or repeated, or a value that is not a method or a target.
     pub fn original(self, call: &Parts, settings: &ForwardAuth) -> Result<Original, Reason> {

@@ -4,6 +4,7 @@
 //! Caddy processes with doorman as their authorizer in front of the echo upstream.
 
 mod calls;
+mod explain;
 mod grpc;
 mod proxies;
 
