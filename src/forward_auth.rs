@@ -97,7 +97,7 @@ fn untrusted(peer: SocketAddr, config: &Config, method: &Method) -> Option<Outco
     if is_trusted_peer(peer.ip(), &config.server.trusted_proxies) {
         return None;
     }
-    tracing::warn!(%peer, "forward-auth call from a peer outside [server] trusted_proxies refused");
+    tracing::debug!(%peer, "forward-auth call from a peer outside [server] trusted_proxies refused");
     let decision = Decision::Forbidden {
         reason: Reason::ForwardAuthUntrusted,
     };
