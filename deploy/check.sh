@@ -499,6 +499,50 @@ sys.exit(1 if bad else 0)
 PY
 }
 
+# deploy/forward-auth/: the Service and the ingress-nginx Ingress against Kubernetes' schemas
+# (Traefik's Middleware is a CRD without one here), and every example asking doorman's
+# forward-auth Service on the endpoint of its dialect for exactly doorman's identity headers.
+check_forward_auth() {
+    ensure_pyyaml || skip "PyYAML not installable"
+    python3 - "$DEPLOY/forward-auth" <<'PY'
+import pathlib, sys, yaml
+d = pathlib.Path(sys.argv[1])
+bad = []
+identity = ["X-User-Id", "X-Session-Id", "X-User-Type", "X-Org-Id", "X-Org-Role",
+            "X-User-Roles", "X-User-Permissions", "X-Feature-Flags", "X-Onboarding-Status"]
+svc = yaml.safe_load((d / "service.yaml").read_text())
+base = f"http://{svc['metadata']['name']}.{svc['metadata']['namespace']}.svc.cluster.local:{svc['spec']['ports'][0]['port']}"
+docs = {p.name: [x for x in yaml.safe_load_all(p.read_text()) if x] for p in d.glob("*.yaml")}
+nginx = docs["ingress-nginx.yaml"][0]["metadata"]["annotations"]
+if nginx.get("nginx.ingress.kubernetes.io/auth-url") != base + "/nginx":
+    bad.append(f"ingress-nginx.yaml: auth-url must be {base}/nginx")
+if nginx.get("nginx.ingress.kubernetes.io/auth-response-headers", "").split(",") != identity:
+    bad.append("ingress-nginx.yaml: auth-response-headers must list doorman's identity headers")
+mw = next(x for x in docs["traefik.yaml"] if x["kind"] == "Middleware")
+fa = mw["spec"]["forwardAuth"]
+if fa.get("address") != base + "/traefik":
+    bad.append(f"traefik.yaml: forwardAuth.address must be {base}/traefik")
+if fa.get("authResponseHeaders") != identity:
+    bad.append("traefik.yaml: authResponseHeaders must list doorman's identity headers")
+ing = next(x for x in docs["traefik.yaml"] if x["kind"] == "Ingress")
+want = f"{mw['metadata']['namespace']}-{mw['metadata']['name']}@kubernetescrd"
+if ing["metadata"]["annotations"].get("traefik.ingress.kubernetes.io/router.middlewares") != want:
+    bad.append(f"traefik.yaml: the Ingress must use the middleware {want}")
+for b in bad:
+    print(b)
+sys.exit(1 if bad else 0)
+PY
+    echo "ran: forward-auth examples reference doorman's Service, endpoints and identity headers"
+    ensure_kubernetes_validate || skip "kubernetes-validate not installable (PyPI)"
+    if ! kubernetes-validate --strict "$DEPLOY/forward-auth/service.yaml" \
+        "$DEPLOY/forward-auth/ingress-nginx.yaml" >"$WORK/fa.out" 2>&1 \
+        || grep -qE '^(WARN|ERROR)' "$WORK/fa.out"; then
+        cat "$WORK/fa.out"
+        return 1
+    fi
+    echo "ran: forward-auth Service and Ingress valid (strict)"
+}
+
 check_kustomize() {
     ensure_cmd kubectl || skip "kubectl not available (not in the reachable registries' packages)"
     kubectl kustomize "$K8S" >"$WORK/rendered.yaml"
@@ -613,6 +657,7 @@ check "alerts.test.yml (promtool test rules)" check_alert_tests
 check "Grafana dashboard" check_dashboard
 check "Kubernetes schemas (kubernetes-validate)" check_kubernetes_schemas
 check "Kubernetes cross-references" check_kubernetes_references
+check "forward-auth examples" check_forward_auth
 check "kustomize build" check_kustomize
 check "Kubernetes config.toml (doorman check)" check_doorman_config
 check "Dockerfile (hadolint)" check_dockerfile

@@ -68,6 +68,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The admin listener's bound address.
     pub admin_addr: SocketAddr,
+    /// The forward-auth listener's bound address, when `[forward_auth]` is configured.
+    pub forward_auth_addr: Option<SocketAddr>,
     pub shared: Arc<Shared>,
     /// Present when started from a file.
     pub reloader: Option<Arc<Reloader>>,
@@ -87,7 +89,15 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
     metrics.set_config(&config.hash, None);
     let listener = bind(config.server.listen, "server.listen").await?;
     let admin_listener = bind(config.server.admin_listen, "server.admin_listen").await?;
+    let forward_auth_listener = match &config.forward_auth {
+        Some(fa) => Some(bind(fa.listen, "forward_auth.listen").await?),
+        None => None,
+    };
     let addr = local_addr(&listener, config.server.listen);
+    let forward_auth_addr = forward_auth_listener
+        .as_ref()
+        .zip(config.forward_auth.as_ref())
+        .map(|(l, fa)| local_addr(l, fa.listen));
     let admin_addr = local_addr(&admin_listener, config.server.admin_listen);
     let grace = config.server.shutdown_grace;
     let (shutdown, rx) = watch::channel(false);
@@ -137,10 +147,22 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
         ));
         reloader
     });
+    if let Some(listener) = forward_auth_listener {
+        // The authorizer's own listener: plain HTTP, never the public TLS settings.
+        tasks.push(tokio::spawn(server::serve_with(
+            listener,
+            shared.clone(),
+            rx.clone(),
+            grace,
+            crate::forward_auth::handle,
+            false,
+        )));
+    }
     let server = tokio::spawn(server::serve(listener, shared.clone(), rx, grace));
     Ok(Running {
         addr,
         admin_addr,
+        forward_auth_addr,
         shared,
         reloader,
         draining,

@@ -80,6 +80,8 @@ pub struct ExplainRequest {
     /// `--cookie "name=value"`, repeatable.
     pub cookies: Vec<String>,
     pub json: bool,
+    /// Headers of a forward-auth call: METHOD and PATH are then the call's.
+    pub call_headers: Vec<String>,
     pub method: String,
     pub path: String,
 }
@@ -94,13 +96,31 @@ pub fn explain(req: &ExplainRequest) -> Result<ExitCode, CommandError> {
                 req.method
             ))
         })?;
+    let (method, path, navigate) = if req.call_headers.is_empty() {
+        (method, req.path.clone(), req.navigate)
+    } else {
+        let call = crate::forward_auth::explain::original_of_call(
+            &config,
+            &method,
+            &req.path,
+            &req.call_headers,
+        )
+        .map_err(CommandError::Input)?;
+        if !req.json {
+            println!(
+                "forward-auth call ({}): the original request is {} {}",
+                call.dialect, call.method, call.target
+            );
+        }
+        (call.method, call.target, call.navigate || req.navigate)
+    };
     let token = match (&req.token, &req.claims) {
         (Some(t), _) => TokenInput::Token(t.trim().to_string()),
         (None, Some(c)) => TokenInput::Claims(read_json_arg(c, "--claims")?),
         (None, None) => TokenInput::None,
     };
     let mut headers = request_headers(&req.headers, &req.cookies)?;
-    if req.navigate {
+    if navigate {
         headers.insert("sec-fetch-mode", http::HeaderValue::from_static("navigate"));
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -118,7 +138,7 @@ pub fn explain(req: &ExplainRequest) -> Result<ExitCode, CommandError> {
                 .map_err(|e| CommandError::Input(format!("cannot load the signing keys to verify --token: {e}; use --claims to skip verification")))?;
         }
         Ok::<_, CommandError>(
-            explain_with_headers(&config, &keys, &SystemClock as &dyn Clock, &method, &req.path, &token, &headers).await,
+            explain_with_headers(&config, &keys, &SystemClock as &dyn Clock, &method, &path, &token, &headers).await,
         )
     })?;
     if req.json {

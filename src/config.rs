@@ -7,6 +7,7 @@
 
 pub mod compile;
 pub mod error;
+pub mod forward_auth;
 pub mod interp;
 pub mod override_params;
 pub mod paths;
@@ -65,6 +66,8 @@ pub struct Config {
     pub source: String,
     /// A short hash of the config text (hex), to tell loaded versions apart.
     pub hash: String,
+    /// `[forward_auth]`: the authorization listener for other proxies, when configured.
+    pub forward_auth: Option<forward_auth::ForwardAuth>,
 }
 
 /// `[server]`.

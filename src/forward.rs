@@ -190,7 +190,7 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
 /// One pass over the request's header names: hop-by-hop and `Connection`-named headers,
 /// identity and method-override headers, and (from untrusted peers) forwarding headers.
 /// Allocates only when there is something to remove.
-fn clean_request(headers: &mut HeaderMap, names: &IdentityHeaders, trusted: bool) {
+pub fn clean_request(headers: &mut HeaderMap, names: &IdentityHeaders, trusted: bool) {
     remove_where(headers, |name| {
         is_hop_by_hop(name)
             || is_underscored_framing(name)

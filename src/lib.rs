@@ -15,6 +15,10 @@
 //!   → record: counters + one log line          proxy::record
 //! ```
 //!
+//! A forward-auth call (another proxy asking, `[forward_auth] listen`) runs the same admit →
+//! authenticate → decide on the original request read from the caller's headers, then
+//! answers instead of forwarding ([`forward_auth`]).
+//!
 //! The config is parsed into raw structs, then compiled ([`config`]) into validated routes
 //! and upstreams; the server only sees the compiled form. See `README.md` for the user's
 //! view and `docs/` for the interface.
@@ -35,6 +39,7 @@ pub mod decision;
 pub mod dev;
 pub(crate) mod explain;
 pub mod forward;
+pub mod forward_auth;
 pub(crate) mod handshake;
 pub(crate) mod identity;
 pub mod jwks;

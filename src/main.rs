@@ -76,6 +76,10 @@ struct ExplainArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Explain a forward-auth call instead: METHOD and PATH are the call's (e.g. GET /nginx)
+    /// and each `--call-header "Name: value"` one of its headers (X-Original-URI, Cookie, …).
+    #[arg(long = "call-header", value_name = "NAME: VALUE")]
+    call_headers: Vec<String>,
     /// HTTP method, e.g. GET.
     method: String,
     /// Path (and query) of the request, e.g. /dashboard?tab=1.
@@ -148,6 +152,7 @@ fn main() -> ExitCode {
             headers: a.headers,
             cookies: a.cookies,
             json: a.json,
+            call_headers: a.call_headers,
             method: a.method,
             path: a.path,
         }),

@@ -32,8 +32,8 @@ type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 /// Every metric doorman exports.
 pub struct Metrics {
     registry: Registry,
-    pub requests: Family<RouteDecision, Counter>,
-    pub request_duration: HistogramFamily<RouteDecision>,
+    pub requests: Family<RequestLabels, Counter>,
+    pub request_duration: HistogramFamily<RequestLabels>,
     pub auth_duration: Histogram,
     pub token_verifications: Family<ResultLabel, Counter>,
     /// `doorman_token_verifications_total{result="valid"}`, resolved once.
@@ -88,13 +88,13 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
-        let requests = Family::<RouteDecision, Counter>::default();
+        let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "doorman_requests",
             "Requests by route name and decision",
             requests.clone(),
         );
-        let request_duration: HistogramFamily<RouteDecision> =
+        let request_duration: HistogramFamily<RequestLabels> =
             Family::new_with_constructor(request_histogram);
         registry.register(
             "doorman_request_duration_seconds",
@@ -354,10 +354,17 @@ impl Metrics {
     }
 
     /// Records one finished request.
-    pub fn record_request(&self, route: &Arc<str>, decision: &'static str, seconds: f64) {
-        let labels = RouteDecision {
+    pub fn record_request(
+        &self,
+        route: &Arc<str>,
+        decision: &'static str,
+        mode: RequestMode,
+        seconds: f64,
+    ) {
+        let labels = RequestLabels {
             route: route.clone(),
             decision,
+            mode: mode.label(),
         };
         self.requests.get_or_create(&labels).inc();
         self.request_duration

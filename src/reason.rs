@@ -112,6 +112,11 @@ reasons! {
     HostMismatch = "host_mismatch", 400, Client;
     /// HTTP/1.1 without `Host`; HTTP/2 without `:authority` or `Host` (RFC 9112 §3.2).
     HostMissing = "host_missing", 400, Client;
+    /// A forward-auth call without the headers that name the original request
+    /// (`X-Original-URI`/`-URL` and `-Method`, or `X-Forwarded-Method`/`-Uri`).
+    ForwardAuthIncomplete = "forward_auth_incomplete", 400, Client;
+    /// A forward-auth call from a peer outside `[server] trusted_proxies`.
+    ForwardAuthUntrusted = "forward_auth_untrusted", 403, Client;
     /// A request transfer coding other than exactly `chunked` (RFC 9112 §6.1: 501).
     TransferCodingUnsupported = "transfer_coding_unsupported", 501, Client;
     BodyTooLarge = "body_too_large", 413, Client;

@@ -42,9 +42,29 @@ use watchdog::{Progress, WatchedBody};
 pub async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     grace: Duration,
 ) {
+    serve_with(listener, shared, shutdown, grace, handle, true).await;
+}
+
+/// Serves `listener` with `handler` for every request (the proxy, or the forward-auth
+/// authorizer), with the same connection limits; `tls`: use the public listener's TLS
+/// settings when configured.
+pub async fn serve_with<H, F>(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+    handler: H,
+    tls: bool,
+) where
+    H: Fn(Arc<Shared>, Request<Incoming>, std::net::SocketAddr) -> F + Copy + Send + Sync + 'static,
+    F: std::future::Future<Output = Result<http::Response<crate::respond::Body>, Infallible>>
+        + Send
+        + 'static,
+{
+    let use_tls = tls;
     let graceful = GracefulShutdown::new();
     let open = Arc::new(AtomicUsize::new(0));
     loop {
@@ -64,7 +84,7 @@ pub async fn serve(
         let limits = &snapshot.config.limits;
         if open.load(Ordering::Relaxed) >= limits.max_connections {
             shared.metrics.limit("max_connections");
-            let tls = snapshot.tls.is_some();
+            let tls = use_tls && snapshot.tls.is_some();
             tokio::spawn(async move {
                 // Plain HTTP gets a 503; a TLS client just sees the connection close.
                 if !tls {
@@ -80,7 +100,7 @@ pub async fn serve(
         }
         let _ = stream.set_nodelay(true);
         let builder = connection_builder(limits);
-        let tls = snapshot.tls.clone();
+        let tls = snapshot.tls.clone().filter(|_| use_tls);
         let handshake_timeout = limits.header_read_timeout;
         let write_timeout = limits.response_write_timeout;
         let flood_limits = limits.http2_flood;
@@ -96,7 +116,7 @@ pub async fn serve(
             let watched = progress.clone();
             let service = service_fn(move |mut req: Request<Incoming>| {
                 req.extensions_mut().insert(info);
-                let response = handle(shared.clone(), req, peer);
+                let response = handler(shared.clone(), req, peer);
                 let progress = watched.clone();
                 async move {
                     let response = response.await?;

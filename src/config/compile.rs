@@ -153,6 +153,8 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
             &mut p,
         );
     }
+    let forward_auth =
+        super::forward_auth::compile_forward_auth(raw.forward_auth.as_ref(), &server, &mut p);
     let revocation =
         checks::compile_revocation(&raw.revocation, clerk.verify.clock_skew_secs, &mut p);
     lints::lint_raw(&raw, &mut p);
@@ -183,6 +185,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         warnings: Vec::new(),
         source: source.to_string(),
         hash: String::new(),
+        forward_auth,
     };
     checks::warn_about(&config, &mut p);
     config.warnings = p.warnings;
@@ -190,7 +193,6 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
 }
 
 #[derive(Default)]
-
 pub(super) struct Problems {
     pub(super) errors: Vec<Problem>,
     pub(super) warnings: Vec<Problem>,

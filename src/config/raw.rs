@@ -36,6 +36,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub telemetry: RawTelemetry,
     pub webhooks: Option<RawWebhooks>,
+    /// `[forward_auth]`: off when absent.
+    pub forward_auth: Option<super::forward_auth::RawForwardAuth>,
     #[serde(default)]
     pub revocation: RawRevocation,
     /// `doorman users` and the webhook initializer: where claims live, defaults per type.

@@ -56,3 +56,34 @@ pub struct UpstreamKind {
     pub upstream: Arc<str>,
     pub kind: &'static str,
 }
+
+/// `route` + `decision` + `mode` of `doorman_requests_total` and its duration histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub route: Arc<str>,
+    pub decision: &'static str,
+    /// [`RequestMode::label`]: `inline` (proxied) or `forward_auth` (another proxy asked).
+    pub mode: &'static str,
+}
+
+/// How a request reached doorman: through the public listener (decided and forwarded) or as
+/// a forward-auth call from another proxy (decided and answered).
+#[derive(Clone, Copy, Debug, Default, Hash, PartialEq, Eq)]
+pub enum RequestMode {
+    #[default]
+    Inline,
+    ForwardAuth,
+}
+
+impl RequestMode {
+    /// Every mode, in slot order.
+    pub const ALL: [RequestMode; 2] = [RequestMode::Inline, RequestMode::ForwardAuth];
+
+    /// The `mode` label value.
+    pub const fn label(self) -> &'static str {
+        match self {
+            RequestMode::Inline => "inline",
+            RequestMode::ForwardAuth => "forward_auth",
+        }
+    }
+}

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::Histogram;
 
-use super::{Metrics, RouteDecision};
+use super::{Metrics, RequestLabels, RequestMode};
 
 /// Every `decision` label value, in [`decision_slot`] order.
 const DECISIONS: [&str; 11] = crate::decision::Decision::LABELS;
@@ -17,11 +17,14 @@ fn decision_slot(decision: &str) -> Option<usize> {
 
 type Handles = (Counter, Histogram);
 
-/// The request counter and duration histogram of every route of one config, by route name
-/// and decision, each created on first use (so `/metrics` shows only pairs that happened).
+/// Slots per route: one per decision and mode.
+const SLOTS: usize = DECISIONS.len() * RequestMode::ALL.len();
+
+/// The request counter and duration histogram of every route of one config, by route name,
+/// decision and mode, each created on first use (so `/metrics` shows only sets that happened).
 pub struct RouteMetrics {
     metrics: Arc<Metrics>,
-    routes: HashMap<Arc<str>, [OnceLock<Handles>; DECISIONS.len()], foldhash::fast::RandomState>,
+    routes: HashMap<Arc<str>, [OnceLock<Handles>; SLOTS], foldhash::fast::RandomState>,
 }
 
 impl RouteMetrics {
@@ -35,17 +38,28 @@ impl RouteMetrics {
     }
 
     /// Records one finished request.
-    pub fn record(&self, route: &Arc<str>, decision: &'static str, seconds: f64) {
-        let slot = decision_slot(decision)
-            .and_then(|d| self.routes.get(&**route).and_then(|slots| slots.get(d)));
+    pub fn record(
+        &self,
+        route: &Arc<str>,
+        decision: &'static str,
+        mode: RequestMode,
+        seconds: f64,
+    ) {
+        let offset = mode as usize * DECISIONS.len();
+        let slot = decision_slot(decision).and_then(|d| {
+            self.routes
+                .get(&**route)
+                .and_then(|slots| slots.get(offset + d))
+        });
         let Some(slot) = slot else {
-            self.metrics.record_request(route, decision, seconds);
+            self.metrics.record_request(route, decision, mode, seconds);
             return;
         };
         let (count, duration) = slot.get_or_init(|| {
-            let labels = RouteDecision {
+            let labels = RequestLabels {
                 route: route.clone(),
                 decision,
+                mode: mode.label(),
             };
             (
                 self.metrics.requests.get_or_create_owned(&labels),

@@ -97,6 +97,8 @@ pub struct Outcome {
     pub webhook: Option<Delivery>,
     pub answer_events: AnswerEvents,
     pub response: Response<Body>,
+    /// Proxied (`inline`) or asked by another proxy (`forward_auth`): the `mode` label.
+    pub mode: crate::metrics::RequestMode,
 }
 
 /// The recorder's part of an [`Answer`].
@@ -178,6 +180,7 @@ impl Outcome {
             auth_seconds: known.auth_seconds,
             auth: known.auth,
             webhook: known.webhook,
+            mode: crate::metrics::RequestMode::Inline,
             answer_events: AnswerEvents {
                 upstream_seconds,
                 upstream_status,

@@ -55,6 +55,16 @@ impl Line {
             }),
         }
     }
+
+    /// The line of a forward-auth call: the original request's method and path, as
+    /// reconstructed from the caller's headers.
+    pub fn original(mut self, method: &http::Method, path: &str) -> Line {
+        self.method = method.clone();
+        if self.path.is_some() {
+            self.path = Some(path.to_string());
+        }
+        self
+    }
 }
 
 /// Counts `out`, writes its log line and returns its response (with the request id).
@@ -68,7 +78,9 @@ pub fn record(
     let elapsed = started.elapsed().as_secs_f64();
     let metrics = &shared.metrics;
     let label = out.label();
-    snapshot.route_metrics.record(&out.route, label, elapsed);
+    snapshot
+        .route_metrics
+        .record(&out.route, label, out.mode, elapsed);
     count_auth(metrics, &out.auth);
     if let Some(seconds) = out.auth_seconds {
         metrics.auth_duration.observe(seconds);

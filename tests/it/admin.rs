@@ -33,8 +33,8 @@ async fn metrics_count_requests_by_route_and_decision_without_secrets() {
     h.client.get("/api/projects").await;
     let text = h.metrics().await;
     for want in [
-        "doorman_requests_total{route=\"dashboard\",decision=\"forward\"} 3",
-        "doorman_requests_total{route=\"projects-read\",decision=\"unauthorized\"} 1",
+        "doorman_requests_total{route=\"dashboard\",decision=\"forward\",mode=\"inline\"} 3",
+        "doorman_requests_total{route=\"projects-read\",decision=\"unauthorized\",mode=\"inline\"} 1",
         "doorman_request_duration_seconds_bucket{",
         "doorman_auth_duration_seconds_count",
         "doorman_token_verifications_total{result=\"valid\"} 3",

@@ -88,10 +88,9 @@ async fn refused_upstream_connection_is_502_json() {
     assert_eq!(reply.status, 502);
     assert_eq!(reply.json()["error"], "bad_gateway");
     assert_eq!(reply.reason(), "upstream_unreachable");
-    assert!(h
-        .metrics()
-        .await
-        .contains("doorman_requests_total{route=\"public\",decision=\"upstream_error\"} 1"));
+    assert!(h.metrics().await.contains(
+        "doorman_requests_total{route=\"public\",decision=\"upstream_error\",mode=\"inline\"} 1"
+    ));
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ mod deploy;
 mod docs;
 mod edge;
 mod explain;
+mod forward_auth;
 mod forwarding;
 mod handshake;
 mod hosted_sign_in;

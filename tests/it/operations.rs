@@ -222,7 +222,9 @@ async fn report_mode_forwards_while_counting_what_it_would_have_done() {
     assert!(metrics.contains(
         "doorman_shadow_decisions_total{route=\"new-rule\",decision=\"unauthorized\"} 1"
     ));
-    assert!(metrics.contains("doorman_requests_total{route=\"new-rule\",decision=\"forward\"} 2"));
+    assert!(metrics.contains(
+        "doorman_requests_total{route=\"new-rule\",decision=\"forward\",mode=\"inline\"} 2"
+    ));
     // Path confusion is still refused in report mode.
     assert_eq!(h.client.get("/beta/%2e%2e/admin").await.status, 400);
 }
@@ -278,9 +280,9 @@ async fn every_contract_metric_is_present_and_moves_with_traffic() {
         after.get(series).copied().unwrap_or(0.0) > before.get(series).copied().unwrap_or(0.0)
     };
     for series in [
-        "doorman_requests_total{route=\"dashboard\",decision=\"forward\"}",
-        "doorman_requests_total{route=\"projects-read\",decision=\"unauthorized\"}",
-        "doorman_request_duration_seconds_count{route=\"dashboard\",decision=\"forward\"}",
+        "doorman_requests_total{route=\"dashboard\",decision=\"forward\",mode=\"inline\"}",
+        "doorman_requests_total{route=\"projects-read\",decision=\"unauthorized\",mode=\"inline\"}",
+        "doorman_request_duration_seconds_count{route=\"dashboard\",decision=\"forward\",mode=\"inline\"}",
         "doorman_auth_duration_seconds_count",
         "doorman_token_verifications_total{result=\"valid\"}",
         "doorman_upstream_duration_seconds_count{upstream=\"app\",status_class=\"2xx\"}",

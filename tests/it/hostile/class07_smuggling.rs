@@ -281,7 +281,10 @@ async fn malformed_chunked_bodies_are_the_clients_fault_not_the_upstreams() {
             .all(|l| l.ends_with(" 0")),
         "a client's malformed body was counted as an upstream error:\n{metrics}"
     );
-    assert!(metrics.contains("decision=\"bad_request\"} 3"), "{metrics}");
+    assert!(
+        metrics.contains("decision=\"bad_request\",mode=\"inline\"} 3"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -139,6 +139,11 @@ impl Client {
         read(self.h1.request(req).await.expect("request failed")).await
     }
 
+    /// Sends over HTTP/1.1; `None` when the connection failed (a server still starting).
+    pub async fn try_send(&self, req: Req) -> Option<Reply> {
+        Some(read(self.h1.request(req).await.ok()?).await)
+    }
+
     /// Sends over HTTP/2 (prior knowledge, cleartext).
     pub async fn send_h2(&self, req: Req) -> Reply {
         read(self.h2.request(req).await.expect("h2 request failed")).await
