@@ -169,6 +169,8 @@ pub struct IdentityHeaders {
     pub onboarding_status: HeaderName,
     /// Lowercase names, with `_` written as `-`, of every header removed from clients.
     pub strip: Vec<String>,
+    /// `[headers.claims]`: claims sent as headers of their own (also in `strip`).
+    pub claims: Vec<crate::claim_headers::ClaimHeader>,
 }
 
 /// `[limits]`.

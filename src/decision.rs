@@ -45,8 +45,9 @@ pub enum Decision {
     RedirectSignIn { reason: Reason },
     /// A signed-in browser with a token to refresh: Clerk's handshake (307).
     Handshake { reason: HandshakeReason },
-    /// A page request of a user who has not finished onboarding.
-    RedirectOnboarding,
+    /// A page request of a user who has not finished onboarding (`onboarding_required`,
+    /// or `onboarding_data_missing` when the status said complete).
+    RedirectOnboarding { reason: Reason },
     /// An onboarded user on an `incomplete_only` page: send them on to this same-site target.
     RedirectAfterOnboarding { to: String },
     /// An API request without a valid session (401).
@@ -88,7 +89,7 @@ impl Decision {
             Decision::Forward => "forward",
             Decision::RedirectSignIn { .. } => "redirect_sign_in",
             Decision::Handshake { .. } => "redirect_handshake",
-            Decision::RedirectOnboarding => "redirect_onboarding",
+            Decision::RedirectOnboarding { .. } => "redirect_onboarding",
             Decision::RedirectAfterOnboarding { .. } => "redirect_after_onboarding",
             Decision::Unauthorized { .. } => "unauthorized",
             Decision::Forbidden { .. } => "forbidden",
@@ -107,9 +108,9 @@ impl Decision {
             | Decision::Unauthorized { reason }
             | Decision::Forbidden { reason }
             | Decision::BadRequest { reason }
-            | Decision::Unavailable { reason } => reason.as_str(),
+            | Decision::Unavailable { reason }
+            | Decision::RedirectOnboarding { reason } => reason.as_str(),
             Decision::Webhook { result, .. } => result,
-            Decision::RedirectOnboarding => Reason::OnboardingRequired.as_str(),
             Decision::RedirectAfterOnboarding { .. } => Reason::OnboardingComplete.as_str(),
         }
     }

@@ -82,6 +82,8 @@ reasons! {
     // The route's rules.
     OnboardingRequired = "onboarding_required", 403, Client;
     OnboardingComplete = "onboarding_complete", 403, Client;
+    /// Onboarding says complete, but the claims its user type requires are missing.
+    OnboardingDataMissing = "onboarding_data_missing", 403, Client;
     AccountInactive = "account_inactive", 403, Client;
     AccountStateInvalid = "account_state_invalid", 403, Client;
     UserTypeNotAllowed = "user_type_not_allowed", 403, Client;
@@ -89,6 +91,8 @@ reasons! {
     OrgRoleMissing = "org_role_missing", 403, Client;
     PermissionMissing = "permission_missing", 403, Client;
     FeatureFlagDisabled = "feature_flag_disabled", 403, Client;
+    /// A route condition (CEL over the claims) did not hold, or could not be evaluated.
+    ConditionFailed = "condition_failed", 403, Client;
     RouteDenied = "route_denied", 403, Client;
     // The request itself.
     /// `TRACE` (it echoes cookies and tokens back).
@@ -155,7 +159,10 @@ impl Reason {
 
     /// The JSON `error` kind of the API answer.
     pub fn kind(self) -> &'static str {
-        if self == Reason::OnboardingRequired {
+        if matches!(
+            self,
+            Reason::OnboardingRequired | Reason::OnboardingDataMissing
+        ) {
             return "onboarding_required";
         }
         match self.status().as_u16() {

@@ -74,7 +74,7 @@ pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Respo
             // Not configured: the documented fallback is the sign-in page.
             _ => redirect(r.method, &location(&redirects.sign_in, param, r.return_to)),
         },
-        Decision::RedirectOnboarding => redirect(
+        Decision::RedirectOnboarding { .. } => redirect(
             r.method,
             &location(&redirects.onboarding, param, r.return_to),
         ),

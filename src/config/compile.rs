@@ -26,13 +26,14 @@ use super::{
     MethodOverride, Mode, Onboarding, RedirectTarget, Redirects, Respond, Revocation, Route,
     Scheme, Server, TlsFiles, Upstream, UserIdLogging, Webhooks,
 };
-use crate::policy::{Policy, RequirementLists};
+use crate::policy::{Policy, Requirement, RequirementLists};
 use crate::route::{MethodSet, Pattern, RouteTable};
 use crate::token::claims::{validate_pointer, ClaimPointers};
 use crate::token::verify::VerifyOptions;
 
 mod checks;
 mod clerk;
+mod conditions;
 mod headers;
 mod method_override;
 mod routes;
@@ -122,6 +123,11 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
     }
     method_override::apply(&raw, &server, &mut routes, &mut defaults, &mut p);
     let table = build_table(&routes, &mut p);
+    let mut claims = claims;
+    claims.keep_payload = routes
+        .iter()
+        .chain(std::iter::once(&defaults))
+        .any(|r| r.policy.has_conditions());
     if claims.onboarding_status.is_none()
         && routes
             .iter()

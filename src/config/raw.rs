@@ -228,6 +228,8 @@ pub struct RawClaims {
     /// Values of `onboarding_status` that mean "done". Default `["completed"]`.
     pub onboarding_complete_values: Option<Vec<String>>,
     pub active: Option<String>,
+    /// Per user type, the pointers a finished onboarding must carry.
+    pub onboarding_requires: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 /// `[headers]`: names of the identity headers sent upstream (and stripped from clients).
@@ -243,6 +245,8 @@ pub struct RawHeaders {
     pub permissions: Option<String>,
     pub feature_flags: Option<String>,
     pub onboarding_status: Option<String>,
+    /// `[headers.claims]`: header name → JSON pointer of a claim sent upstream as that header.
+    pub claims: Option<std::collections::BTreeMap<String, String>>,
     /// More header names to remove from every incoming request.
     pub strip: Option<Vec<String>>,
 }
@@ -338,6 +342,8 @@ pub struct RawRoute {
     pub user_types: Option<Vec<String>>,
     pub org_roles_any: Option<Vec<String>>,
     pub feature_flags_all: Option<Vec<String>>,
+    /// Claim conditions: CEL expressions over `claims`, all of which must hold.
+    pub conditions: Option<Vec<RawCondition>>,
     pub respond: Option<String>,
     /// `enforce` or `report` (forward, but log and count what would have happened).
     pub mode: Option<String>,
@@ -349,6 +355,16 @@ pub struct RawRoute {
     /// `refuse` or `authorize` (the overridden method must pass the route table too).
     /// Default `[defaults] method_override`.
     pub method_override: Option<String>,
+}
+
+/// One entry of a route's `conditions`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCondition {
+    /// Names the condition in logs, metrics and `explain`.
+    pub label: Option<String>,
+    /// A CEL expression over `claims` (the verified token's payload).
+    pub cel: Option<String>,
 }
 
 /// `[cache]`: the verified-token cache (on by default).

@@ -111,7 +111,7 @@ fn usage_errors_exit_2() {
 fn explain_shows_every_check_and_the_decision() {
     let out = doorman()
         .args(["explain", "--config", &repo("config.toml"), "--json", "--claims"])
-        .arg(r#"{"sub":"user_1","sid":"sess_1","exp":9999999999,"metadata":{"userType":"freelancer","onboarding":{"status":"completed"},"roles":[{"name":"freelancer","permissions":["view_project"]}]}}"#)
+        .arg(r#"{"sub":"user_1","sid":"sess_1","exp":9999999999,"metadata":{"userType":"freelancer","onboarding":{"status":"completed"},"freelancer":{"tier":"new"},"complianceStatus":"pending","roles":[{"name":"freelancer","permissions":["view_project"]}]}}"#)
         .args(["POST", "/api/projects"])
         .output()
         .unwrap();

@@ -6,7 +6,9 @@ mod support;
 
 mod admin;
 mod cache;
+mod claim_headers;
 mod cli;
+mod conditions;
 mod decision_order;
 mod defaults;
 mod deploy;
