@@ -52,6 +52,8 @@ pub struct Config {
     pub revocation: Revocation,
     /// `[users]`: what `doorman users` writes where.
     pub users: users::Users,
+    /// `[session]`: the session endpoint, when configured.
+    pub session: Option<SessionEndpoint>,
     /// The role catalog (`[roles]`), for `doorman check`.
     pub roles: std::collections::BTreeMap<String, Vec<String>>,
     /// Things that load but are probably mistakes.
@@ -135,6 +137,14 @@ pub struct Handshake {
     /// The site's origin for `redirect_url`, when configured.
     pub app_origin: Option<String>,
     pub timeout: Duration,
+}
+
+/// `[session]`: where the front end asks who the user is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionEndpoint {
+    pub path: String,
+    /// Origins allowed besides the request's own host, without a trailing `/`.
+    pub allowed_origins: Vec<String>,
 }
 
 /// A redirect destination: a same-site path or an absolute URL.

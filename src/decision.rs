@@ -58,6 +58,9 @@ pub enum Decision {
     BadRequest { reason: Reason },
     /// doorman cannot decide right now, e.g. no usable signing keys (503).
     Unavailable { reason: Reason },
+    /// The session endpoint's answer (200 with the caller's identity), built by
+    /// `proxy::session` itself.
+    Session,
     /// A Clerk webhook delivery, answered by doorman itself: `result` as counted, and the
     /// reason it was refused (`None`: accepted, 204).
     Webhook {
@@ -69,7 +72,7 @@ pub enum Decision {
 impl Decision {
     /// Every `decision` label of `doorman_requests_total`: each [`Decision::label`], and
     /// [`UPSTREAM_ERROR`] for forwarded requests whose upstream failed.
-    pub const LABELS: [&'static str; 11] = [
+    pub const LABELS: [&'static str; 12] = [
         "forward",
         "redirect_sign_in",
         "redirect_handshake",
@@ -80,6 +83,7 @@ impl Decision {
         "bad_request",
         "unavailable",
         "webhook",
+        "session",
         UPSTREAM_ERROR,
     ];
 
@@ -96,13 +100,14 @@ impl Decision {
             Decision::BadRequest { .. } => "bad_request",
             Decision::Unavailable { .. } => "unavailable",
             Decision::Webhook { .. } => "webhook",
+            Decision::Session => "session",
         }
     }
 
     /// The stable reason id, or `""` for a plain forward.
     pub fn reason(&self) -> &'static str {
         match self {
-            Decision::Forward => "",
+            Decision::Forward | Decision::Session => "",
             Decision::Handshake { reason } => reason.as_str(),
             Decision::RedirectSignIn { reason }
             | Decision::Unauthorized { reason }

@@ -375,7 +375,7 @@ impl Metrics {
 }
 
 /// Every `decision` label value, in [`decision_slot`] order.
-const DECISIONS: [&str; 11] = crate::decision::Decision::LABELS;
+const DECISIONS: [&str; 12] = crate::decision::Decision::LABELS;
 
 fn decision_slot(decision: &str) -> Option<usize> {
     DECISIONS.iter().position(|d| *d == decision)

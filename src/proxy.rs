@@ -18,6 +18,7 @@ pub mod admit;
 pub mod outcome;
 pub mod record;
 pub mod send;
+pub mod session;
 pub mod verdict;
 
 use std::convert::Infallible;
@@ -98,6 +99,9 @@ async fn run(
         handshake,
         events,
     } = authentication;
+    if let Some(answer) = session::answer(&parts, &auth, config) {
+        return Outcome::session(answer, &auth, events, auth_started, set_cookies);
+    }
     let verdict = verdict::verdict(&admitted.facts, route, &auth, config);
     let mut outcome = Outcome::decided(route, &verdict, &auth, events, auth_started);
     let answer = if verdict.decision != Decision::Forward {

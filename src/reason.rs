@@ -134,6 +134,11 @@ reasons! {
     UpstreamTimeout = "upstream_timeout", 504, Upstream;
     /// A `101` to a request that did not ask to upgrade, or for another protocol.
     UpstreamUnexpectedUpgrade = "upstream_unexpected_upgrade", 502, Upstream;
+    // The session endpoint.
+    /// The session endpoint answers `GET` (and `HEAD`) only.
+    SessionGetOnly = "session_get_only", 405, Client;
+    /// The session endpoint was asked from another origin (`Origin`, `Sec-Fetch-Site`).
+    CrossOrigin = "cross_origin", 403, Client;
     // The webhook endpoint.
     WebhookPostOnly = "webhook_post_only", 405, Client;
     WebhookTooLarge = "webhook_too_large", 413, Client;

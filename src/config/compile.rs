@@ -38,6 +38,7 @@ mod headers;
 mod method_override;
 mod routes;
 mod sections;
+mod session;
 mod upgrades;
 mod users;
 
@@ -152,6 +153,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
             &mut p,
         );
     }
+    let session = session::compile_session(raw.session.as_ref(), webhooks.as_ref(), &mut p);
     let revocation =
         checks::compile_revocation(&raw.revocation, clerk.verify.clock_skew_secs, &mut p);
     if !p.errors.is_empty() {
@@ -176,6 +178,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         webhooks,
         revocation,
         users,
+        session,
         roles: raw.roles,
         warnings: Vec::new(),
         source: source.to_string(),

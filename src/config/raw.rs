@@ -39,6 +39,8 @@ pub struct RawConfig {
     /// `doorman users` and the webhook initializer: where claims live, defaults per type.
     #[serde(default)]
     pub users: RawUsers,
+    /// `[session]`: the front end's session endpoint (off without it).
+    pub session: Option<RawSession>,
     /// The role catalog: role name → the permissions it grants. Documentation that
     /// `doorman check` verifies routes against; the token's claims still decide.
     #[serde(default)]
@@ -355,6 +357,16 @@ pub struct RawRoute {
     /// `refuse` or `authorize` (the overridden method must pass the route table too).
     /// Default `[defaults] method_override`.
     pub method_override: Option<String>,
+}
+
+/// `[session]`: `GET <path>` answers the caller's parsed identity as JSON.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSession {
+    /// The path it answers on, e.g. `/api/doorman/session`. Required.
+    pub path: Option<String>,
+    /// Origins allowed besides the request's own host (`https://app.example`). Default none.
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 /// One entry of a route's `conditions`.

@@ -151,6 +151,24 @@ impl Outcome {
         outcome
     }
 
+    /// The session endpoint's answer (`proxy::session`), recorded under the route `session`.
+    pub fn session(
+        answer: Answer,
+        auth: &Auth,
+        events: AuthEvents,
+        started: Instant,
+        set_cookies: Vec<HeaderValue>,
+    ) -> Outcome {
+        let mut outcome = Outcome::empty(Arc::from("session"), answer.decision.clone());
+        if let Auth::Valid(identity) = auth {
+            outcome.user = Some(Arc::clone(identity));
+        }
+        outcome.auth = events;
+        outcome.auth_seconds = Some(started.elapsed().as_secs_f64());
+        outcome.answered(answer, set_cookies);
+        outcome
+    }
+
     fn empty(route: Arc<str>, decision: Decision) -> Outcome {
         Outcome {
             route,

@@ -21,6 +21,7 @@ mod identity;
 mod keys;
 mod keys_timing;
 mod operations;
+mod session_endpoint;
 mod template;
 mod users_cli;
 mod users_sync;
