@@ -88,6 +88,15 @@ pub struct Metrics {
     pub limits_hit: Family<KindLabel, Counter>,
     pub revocations_active: Gauge,
     pub revocation_sync_errors: Counter,
+    /// `doorman_onboarding_data_missing_total{user_type, field}` (issue 13).
+    pub onboarding_data_missing: Family<TypeField, Counter>,
+}
+
+/// `user_type` + `field`: both bounded by `[claims.onboarding_requires]`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TypeField {
+    pub user_type: String,
+    pub field: String,
 }
 
 /// `event` + `result`.
@@ -250,6 +259,12 @@ impl Metrics {
             "Decisions that report-mode routes would have taken (the request was forwarded)",
             shadow_decisions.clone(),
         );
+        let onboarding_data_missing = Family::<TypeField, Counter>::default();
+        registry.register(
+            "doorman_onboarding_data_missing",
+            "Claims an onboarding marked complete lacked ([claims.onboarding_requires]), by field",
+            onboarding_data_missing.clone(),
+        );
         let handshakes = Family::<ResultLabel, Counter>::default();
         registry.register(
             "doorman_handshakes",
@@ -320,6 +335,7 @@ impl Metrics {
             limits_hit,
             revocations_active,
             revocation_sync_errors,
+            onboarding_data_missing,
         }
     }
 

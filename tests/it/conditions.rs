@@ -275,6 +275,14 @@ async fn onboarding_data_checks_per_user_type() {
             assert_eq!(reply.json()["error"], "onboarding_required", "{name}");
         }
     }
+    let metrics = h.metrics().await;
+    for line in [
+        r#"doorman_onboarding_data_missing_total{user_type="freelancer",field="/metadata/freelancerTier"} 1"#,
+        r#"doorman_onboarding_data_missing_total{user_type="vendor_company",field="/metadata/companyName"} 1"#,
+        r#"doorman_onboarding_data_missing_total{user_type="customer_organization",field="/metadata/maxBudgetApproval"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "missing {line} in\n{metrics}");
+    }
     // A page is redirected to onboarding, like any unfinished user.
     let lacking = typed("vendor_company", &[]);
     let req = h
