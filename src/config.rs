@@ -58,6 +58,8 @@ pub struct Config {
     pub revocation: Revocation,
     /// `[users]`: what `doorman users` writes where.
     pub users: users::Users,
+    /// `[session]`: the session endpoint, when configured.
+    pub session: Option<SessionEndpoint>,
     /// The role catalog (`[roles]`), for `doorman check`.
     pub roles: std::collections::BTreeMap<String, Vec<String>>,
     /// Things that load but are probably mistakes.
@@ -153,6 +155,14 @@ pub struct Handshake {
     pub timeout: Duration,
 }
 
+/// `[session]`: where the front end asks who the user is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionEndpoint {
+    pub path: String,
+    /// Origins allowed besides the request's own host, without a trailing `/`.
+    pub allowed_origins: Vec<String>,
+}
+
 /// A redirect destination: a same-site path or an absolute URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedirectTarget {
@@ -185,6 +195,8 @@ pub struct IdentityHeaders {
     pub onboarding_status: HeaderName,
     /// Lowercase names, with `_` written as `-`, of every header removed from clients.
     pub strip: Vec<String>,
+    /// `[headers.claims]`: claims sent as headers of their own (also in `strip`).
+    pub claims: Vec<crate::claim_headers::ClaimHeader>,
 }
 
 /// `[limits]`.

@@ -208,19 +208,29 @@ fn onboarding<T: Trace>(
                 });
                 return None;
             }
-            trace.step("onboarding", Outcome::Fail, || {
-                format!(
-                    "required; status {:?} is not one of [{}]",
-                    status(),
-                    settings.onboarding_complete_values.join(", ")
-                )
-            });
-            Some(if page {
-                Decision::RedirectOnboarding
+            let reason = if identity.onboarding_missing.is_empty() {
+                trace.step("onboarding", Outcome::Fail, || {
+                    format!(
+                        "required; status {:?} is not one of [{}]",
+                        status(),
+                        settings.onboarding_complete_values.join(", ")
+                    )
+                });
+                Reason::OnboardingRequired
             } else {
-                Decision::Forbidden {
-                    reason: Reason::OnboardingRequired,
-                }
+                trace.step("onboarding", Outcome::Fail, || {
+                    format!(
+                        "required; status {:?} says complete, but the user type's required claims are missing: [{}]",
+                        status(),
+                        identity.onboarding_missing.join(", ")
+                    )
+                });
+                Reason::OnboardingDataMissing
+            };
+            Some(if page {
+                Decision::RedirectOnboarding { reason }
+            } else {
+                Decision::Forbidden { reason }
             })
         }
         Onboarding::IncompleteOnly if !identity.onboarding_complete || !page => {

@@ -45,8 +45,9 @@ pub enum Decision {
     RedirectSignIn { reason: Reason },
     /// A signed-in browser with a token to refresh: Clerk's handshake (307).
     Handshake { reason: HandshakeReason },
-    /// A page request of a user who has not finished onboarding.
-    RedirectOnboarding,
+    /// A page request of a user who has not finished onboarding (`onboarding_required`,
+    /// or `onboarding_data_missing` when the status said complete).
+    RedirectOnboarding { reason: Reason },
     /// An onboarded user on an `incomplete_only` page: send them on to this same-site target.
     RedirectAfterOnboarding { to: String },
     /// An API request without a valid session (401).
@@ -57,6 +58,9 @@ pub enum Decision {
     BadRequest { reason: Reason },
     /// doorman cannot decide right now, e.g. no usable signing keys (503).
     Unavailable { reason: Reason },
+    /// The session endpoint's answer (200 with the caller's identity), built by
+    /// `proxy::session` itself.
+    Session,
     /// A Clerk webhook delivery, answered by doorman itself: `result` as counted, and the
     /// reason it was refused (`None`: accepted, 204).
     Webhook {
@@ -68,7 +72,7 @@ pub enum Decision {
 impl Decision {
     /// Every `decision` label of `doorman_requests_total`: each [`Decision::label`], and
     /// [`UPSTREAM_ERROR`] for forwarded requests whose upstream failed.
-    pub const LABELS: [&'static str; 11] = [
+    pub const LABELS: [&'static str; 12] = [
         "forward",
         "redirect_sign_in",
         "redirect_handshake",
@@ -79,6 +83,7 @@ impl Decision {
         "bad_request",
         "unavailable",
         "webhook",
+        "session",
         UPSTREAM_ERROR,
     ];
 
@@ -88,28 +93,29 @@ impl Decision {
             Decision::Forward => "forward",
             Decision::RedirectSignIn { .. } => "redirect_sign_in",
             Decision::Handshake { .. } => "redirect_handshake",
-            Decision::RedirectOnboarding => "redirect_onboarding",
+            Decision::RedirectOnboarding { .. } => "redirect_onboarding",
             Decision::RedirectAfterOnboarding { .. } => "redirect_after_onboarding",
             Decision::Unauthorized { .. } => "unauthorized",
             Decision::Forbidden { .. } => "forbidden",
             Decision::BadRequest { .. } => "bad_request",
             Decision::Unavailable { .. } => "unavailable",
             Decision::Webhook { .. } => "webhook",
+            Decision::Session => "session",
         }
     }
 
     /// The stable reason id, or `""` for a plain forward.
     pub fn reason(&self) -> &'static str {
         match self {
-            Decision::Forward => "",
+            Decision::Forward | Decision::Session => "",
             Decision::Handshake { reason } => reason.as_str(),
             Decision::RedirectSignIn { reason }
             | Decision::Unauthorized { reason }
             | Decision::Forbidden { reason }
             | Decision::BadRequest { reason }
-            | Decision::Unavailable { reason } => reason.as_str(),
+            | Decision::Unavailable { reason }
+            | Decision::RedirectOnboarding { reason } => reason.as_str(),
             Decision::Webhook { result, .. } => result,
-            Decision::RedirectOnboarding => Reason::OnboardingRequired.as_str(),
             Decision::RedirectAfterOnboarding { .. } => Reason::OnboardingComplete.as_str(),
         }
     }

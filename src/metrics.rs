@@ -61,6 +61,8 @@ pub struct Metrics {
     pub limits_hit: Family<KindLabel, Counter>,
     pub revocations_active: Gauge,
     pub revocation_sync_errors: Counter,
+    /// `doorman_onboarding_data_missing_total{user_type, field}` (issue 13).
+    pub onboarding_data_missing: Family<TypeField, Counter>,
 }
 
 /// Buckets for whole requests and upstream calls: 100 µs to 30 s.
@@ -222,6 +224,12 @@ impl Metrics {
             "Decisions that report-mode routes would have taken (the request was forwarded)",
             shadow_decisions.clone(),
         );
+        let onboarding_data_missing = Family::<TypeField, Counter>::default();
+        registry.register(
+            "doorman_onboarding_data_missing",
+            "Claims an onboarding marked complete lacked ([claims.onboarding_requires]), by field",
+            onboarding_data_missing.clone(),
+        );
         let handshakes = Family::<ResultLabel, Counter>::default();
         registry.register(
             "doorman_handshakes",
@@ -291,6 +299,7 @@ impl Metrics {
             limits_hit,
             revocations_active,
             revocation_sync_errors,
+            onboarding_data_missing,
         }
     }
 

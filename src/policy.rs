@@ -3,10 +3,12 @@
 //! A [`Policy`] is compiled once per route from its config keys (`access`, `onboarding`, and
 //! the requirement lists) and read by `decide` on every request. The requirement list is the
 //! only place that knows the requirement kinds, their order (the order of the decision
-//! table: user types, roles, organization roles, permissions, feature flags), how each is
+//! table: user types, roles, organization roles, permissions, feature flags, then the
+//! route's claim conditions in the order written), how each is
 //! checked against an identity, the reason id of a failure and how it reads in `explain`.
 //! Pure: no I/O, no clock, no logging.
 
+use crate::condition::Condition;
 use crate::reason::Reason;
 use crate::token::claims::Identity;
 
@@ -55,6 +57,8 @@ pub enum Requirement {
     PermissionsAny(Vec<String>),
     /// `feature_flags_all`: every one of these flags enabled.
     FeatureFlagsAll(Vec<String>),
+    /// One entry of `conditions`: a CEL expression over the claims holds.
+    Condition(Condition),
 }
 
 /// The requirement lists of a route, as written in the config (empty = no requirement).
@@ -95,6 +99,13 @@ impl Policy {
         }
     }
 
+    /// Whether any requirement is a claim condition (the payload is then kept per session).
+    pub fn has_conditions(&self) -> bool {
+        self.requirements
+            .iter()
+            .any(|r| matches!(r, Requirement::Condition(_)))
+    }
+
     /// The first requirement `identity` does not meet.
     pub fn unmet(&self, identity: &Identity) -> Option<&Requirement> {
         self.requirements.iter().find(|r| !r.met_by(identity))
@@ -119,6 +130,7 @@ impl Requirement {
             Requirement::PermissionsAll(_) => "permissions_all",
             Requirement::PermissionsAny(_) => "permissions_any",
             Requirement::FeatureFlagsAll(_) => "feature_flags_all",
+            Requirement::Condition(_) => "condition",
         }
     }
 
@@ -131,6 +143,7 @@ impl Requirement {
             | Requirement::PermissionsAll(v)
             | Requirement::PermissionsAny(v)
             | Requirement::FeatureFlagsAll(v) => v,
+            Requirement::Condition(_) => &[],
         }
     }
 
@@ -144,6 +157,7 @@ impl Requirement {
                 Reason::PermissionMissing
             }
             Requirement::FeatureFlagsAll(_) => Reason::FeatureFlagDisabled,
+            Requirement::Condition(_) => Reason::ConditionFailed,
         }
     }
 
@@ -164,6 +178,7 @@ impl Requirement {
             Requirement::FeatureFlagsAll(flags) => {
                 flags.iter().all(|f| identity.feature_flags.contains(f))
             }
+            Requirement::Condition(c) => c.evaluate(identity.claims.as_deref()).is_ok(),
         }
     }
 
@@ -209,6 +224,10 @@ impl Requirement {
                     .collect();
                 format!("needs flags [{wanted}]; not enabled [{}]", list(&off))
             }
+            Requirement::Condition(c) => match c.evaluate(identity.claims.as_deref()) {
+                Ok(()) => format!("{:?} holds", &*c.label),
+                Err(failure) => format!("{:?} fails: {}", &*c.label, failure.describe()),
+            },
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod admit;
 pub mod outcome;
 pub mod record;
 pub mod send;
+pub mod session;
 pub mod verdict;
 
 use std::convert::Infallible;
@@ -99,6 +100,10 @@ async fn run(
         handshake,
         events,
     } = authentication;
+    if let Some(answer) = session::answer(&parts, &auth, config) {
+        let known = Known::session(&auth, events, auth_started);
+        return Outcome::new(known, answer, set_cookies);
+    }
     let verdict::Verdict { decision, shadow } =
         verdict::verdict(&admitted.facts, route, &auth, config);
     let known = Known::decided(route, shadow, &auth, events, auth_started);

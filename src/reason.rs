@@ -92,6 +92,8 @@ reasons! {
     // The route's rules.
     OnboardingRequired = "onboarding_required", 403, Client;
     OnboardingComplete = "onboarding_complete", 403, Client;
+    /// Onboarding says complete, but the claims its user type requires are missing.
+    OnboardingDataMissing = "onboarding_data_missing", 403, Client;
     AccountInactive = "account_inactive", 403, Client;
     AccountStateInvalid = "account_state_invalid", 403, Client;
     UserTypeNotAllowed = "user_type_not_allowed", 403, Client;
@@ -99,6 +101,8 @@ reasons! {
     OrgRoleMissing = "org_role_missing", 403, Client;
     PermissionMissing = "permission_missing", 403, Client;
     FeatureFlagDisabled = "feature_flag_disabled", 403, Client;
+    /// A route condition (CEL over the claims) did not hold, or could not be evaluated.
+    ConditionFailed = "condition_failed", 403, Client;
     RouteDenied = "route_denied", 403, Client;
     // The request itself.
     /// `TRACE` (it echoes cookies and tokens back).
@@ -145,6 +149,11 @@ reasons! {
     UpstreamTimeout = "upstream_timeout", 504, Upstream;
     /// A `101` to a request that did not ask to upgrade, or for another protocol.
     UpstreamUnexpectedUpgrade = "upstream_unexpected_upgrade", 502, Upstream;
+    // The session endpoint.
+    /// The session endpoint answers `GET` (and `HEAD`) only.
+    SessionGetOnly = "session_get_only", 405, Client;
+    /// The session endpoint was asked from another origin (`Origin`, `Sec-Fetch-Site`).
+    CrossOrigin = "cross_origin", 403, Client;
     // The webhook endpoint.
     WebhookPostOnly = "webhook_post_only", 405, Client;
     WebhookTooLarge = "webhook_too_large", 413, Client;
@@ -170,7 +179,10 @@ impl Reason {
 
     /// The JSON `error` kind of the API answer.
     pub fn kind(self) -> &'static str {
-        if self == Reason::OnboardingRequired {
+        if matches!(
+            self,
+            Reason::OnboardingRequired | Reason::OnboardingDataMissing
+        ) {
             return "onboarding_required";
         }
         match self.status().as_u16() {

@@ -76,7 +76,7 @@ pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Respo
             // Not configured: the documented fallback is the sign-in page.
             _ => redirect(r.method, &location(&redirects.sign_in, r.return_to)),
         },
-        Decision::RedirectOnboarding => {
+        Decision::RedirectOnboarding { .. } => {
             redirect(r.method, &location(&redirects.onboarding, r.return_to))
         }
         Decision::RedirectAfterOnboarding { to } => redirect(r.method, to),
@@ -97,6 +97,8 @@ pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Respo
         }
         // Malformed requests get the API answer: there is no page to show them.
         Decision::BadRequest { reason } => refusal(*reason, false),
+        // Answered by `proxy::session` with the identity; never rendered from the value.
+        Decision::Session => refusal(Reason::Internal, false),
         Decision::Webhook { refused: None, .. } => {
             let mut resp = Response::new(full(Bytes::new()));
             *resp.status_mut() = StatusCode::NO_CONTENT;

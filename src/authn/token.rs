@@ -22,6 +22,7 @@ use http::header::AUTHORIZATION;
 use http::HeaderMap;
 
 use crate::cache::{Session, TokenCache, Validity};
+use crate::claim_headers::claim_headers;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::decision::Auth;
@@ -206,7 +207,9 @@ const BEARER: &[u8] = b"Bearer ";
 /// The identity of verified claims, with its identity header values.
 pub fn session_for(claims: &VerifiedClaims, config: &Config) -> Session {
     let identity = Identity::from_claims(claims, &config.claims);
-    let headers = identity_headers(&identity, &config.headers).into_boxed_slice();
+    let mut headers = identity_headers(&identity, &config.headers);
+    headers.extend(claim_headers(&claims.payload, &config.headers.claims));
+    let headers = headers.into_boxed_slice();
     Session {
         identity: Arc::new(identity),
         headers,

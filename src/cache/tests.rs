@@ -50,6 +50,7 @@ fn session(user: &str) -> Arc<Session> {
         active: Activity::Active,
         expires_at: NOW + 60,
         issued_at: Some(NOW),
+        ..Identity::default()
     };
     Arc::new(Session {
         identity: Arc::new(identity),

@@ -26,18 +26,20 @@ use super::{
     MethodOverride, Mode, Onboarding, RedirectTarget, Redirects, Respond, Revocation, Route,
     Scheme, Server, TlsFiles, Upstream, UserIdLogging, Webhooks,
 };
-use crate::policy::{Policy, RequirementLists};
+use crate::policy::{Policy, Requirement, RequirementLists};
 use crate::route::{MethodSet, Pattern, RouteTable};
 use crate::token::claims::{validate_pointer, ClaimPointers};
 use crate::token::verify::VerifyOptions;
 
 mod checks;
 mod clerk;
+mod conditions;
 mod headers;
 mod lints;
 mod method_override;
 mod routes;
 mod sections;
+mod session;
 mod telemetry;
 mod upgrades;
 mod upstream_pool;
@@ -128,6 +130,11 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
     }
     method_override::apply(&raw, &server, &mut routes, &mut defaults, &mut p);
     let table = build_table(&routes, &mut p);
+    let mut claims = claims;
+    claims.keep_payload = routes
+        .iter()
+        .chain(std::iter::once(&defaults))
+        .any(|r| r.policy.has_conditions());
     if claims.onboarding_status.is_none()
         && routes
             .iter()
@@ -155,6 +162,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
     }
     let forward_auth =
         super::forward_auth::compile_forward_auth(raw.forward_auth.as_ref(), &server, &mut p);
+    let session = session::compile_session(raw.session.as_ref(), webhooks.as_ref(), &mut p);
     let revocation =
         checks::compile_revocation(&raw.revocation, clerk.verify.clock_skew_secs, &mut p);
     lints::lint_raw(&raw, &mut p);
@@ -181,6 +189,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         webhooks,
         revocation,
         users,
+        session,
         roles: raw.roles,
         warnings: Vec::new(),
         source: source.to_string(),

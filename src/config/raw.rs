@@ -43,6 +43,8 @@ pub struct RawConfig {
     /// `doorman users` and the webhook initializer: where claims live, defaults per type.
     #[serde(default)]
     pub users: RawUsers,
+    /// `[session]`: the front end's session endpoint (off without it).
+    pub session: Option<RawSession>,
     /// The role catalog: role name → the permissions it grants. Documentation that
     /// `doorman check` verifies routes against; the token's claims still decide.
     #[serde(default)]
@@ -252,6 +254,8 @@ pub struct RawClaims {
     /// Values of `onboarding_status` that mean "done". Default `["completed"]`.
     pub onboarding_complete_values: Option<Vec<String>>,
     pub active: Option<String>,
+    /// Per user type, the pointers a finished onboarding must carry.
+    pub onboarding_requires: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 /// `[headers]`: names of the identity headers sent upstream (and stripped from clients).
@@ -267,6 +271,8 @@ pub struct RawHeaders {
     pub permissions: Option<String>,
     pub feature_flags: Option<String>,
     pub onboarding_status: Option<String>,
+    /// `[headers.claims]`: header name → JSON pointer of a claim sent upstream as that header.
+    pub claims: Option<std::collections::BTreeMap<String, String>>,
     /// More header names to remove from every incoming request.
     pub strip: Option<Vec<String>>,
 }
@@ -370,6 +376,8 @@ pub struct RawRoute {
     pub user_types: Option<Vec<String>>,
     pub org_roles_any: Option<Vec<String>>,
     pub feature_flags_all: Option<Vec<String>>,
+    /// Claim conditions: CEL expressions over `claims`, all of which must hold.
+    pub conditions: Option<Vec<RawCondition>>,
     pub respond: Option<String>,
     /// `enforce` or `report` (forward, but log and count what would have happened).
     pub mode: Option<String>,
@@ -381,6 +389,26 @@ pub struct RawRoute {
     /// `refuse` or `authorize` (the overridden method must pass the route table too).
     /// Default `[defaults] method_override`.
     pub method_override: Option<String>,
+}
+
+/// `[session]`: `GET <path>` answers the caller's parsed identity as JSON.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSession {
+    /// The path it answers on, e.g. `/api/doorman/session`. Required.
+    pub path: Option<String>,
+    /// Origins allowed besides the request's own host (`https://app.example`). Default none.
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+/// One entry of a route's `conditions`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCondition {
+    /// Names the condition in logs, metrics and `explain`.
+    pub label: Option<String>,
+    /// A CEL expression over `claims` (the verified token's payload).
+    pub cel: Option<String>,
 }
 
 /// `[cache]`: the verified-token cache (on by default).

@@ -95,6 +95,7 @@ fn user() -> Identity {
         active: Activity::Active,
         expires_at: i64::MAX,
         issued_at: None,
+        ..Identity::default()
     }
 }
 
@@ -207,7 +208,9 @@ fn decision_order_table() {
             "/x",
             true,
             incomplete(),
-            Decision::RedirectOnboarding,
+            Decision::RedirectOnboarding {
+                reason: crate::reason::Reason::OnboardingRequired,
+            },
         ),
         (
             "onboarding_incomplete_api",
@@ -288,7 +291,9 @@ fn decision_order_table() {
                 u.active = Activity::Inactive;
                 u.onboarding_complete = false;
             }),
-            Decision::RedirectOnboarding,
+            Decision::RedirectOnboarding {
+                reason: crate::reason::Reason::OnboardingRequired,
+            },
         ),
         (
             "active_invalid",

@@ -87,3 +87,10 @@ impl RequestMode {
         }
     }
 }
+
+/// `user_type` + `field`: both bounded by `[claims.onboarding_requires]`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TypeField {
+    pub user_type: String,
+    pub field: String,
+}

@@ -9,7 +9,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use super::{Metrics, RequestLabels, RequestMode};
 
 /// Every `decision` label value, in [`decision_slot`] order.
-const DECISIONS: [&str; 11] = crate::decision::Decision::LABELS;
+const DECISIONS: [&str; crate::decision::Decision::LABELS.len()] =
+    crate::decision::Decision::LABELS;
 
 fn decision_slot(decision: &str) -> Option<usize> {
     DECISIONS.iter().position(|d| *d == decision)

@@ -134,6 +134,17 @@ impl Known {
         }
     }
 
+    /// The session endpoint's request (`proxy::session`), recorded under the route `session`.
+    pub fn session(auth: &Auth, events: AuthEvents, started: Instant) -> Known {
+        let mut known = Known::route(Arc::from("session"));
+        if let Auth::Valid(identity) = auth {
+            known.user = Some(Arc::clone(identity));
+        }
+        known.auth = events;
+        known.auth_seconds = Some(started.elapsed().as_secs_f64());
+        known
+    }
+
     /// A decided request: its route, report mode's shadow decision, who it was and what
     /// authentication did.
     pub fn decided(

@@ -94,6 +94,7 @@ pub fn record(
             })
             .inc();
     }
+    count_onboarding_data(metrics, &out);
     if let Some(delivery) = &out.webhook {
         metrics
             .webhooks
@@ -185,5 +186,25 @@ pub fn count_auth(metrics: &Metrics, events: &AuthEvents) {
     }
     for result in [events.exchange, events.handshake].into_iter().flatten() {
         metrics.handshake(result);
+    }
+}
+
+/// The claims an onboarding data check found missing, by user type and field, whenever it
+/// decided (enforced or in report mode).
+fn count_onboarding_data(metrics: &crate::metrics::Metrics, out: &Outcome) {
+    let reason = crate::reason::Reason::OnboardingDataMissing.as_str();
+    let decided = out.decision.reason() == reason
+        || out.shadow.as_ref().is_some_and(|s| s.reason() == reason);
+    let Some(identity) = out.user.as_ref().filter(|_| decided) else {
+        return;
+    };
+    for field in &identity.onboarding_missing {
+        metrics
+            .onboarding_data_missing
+            .get_or_create(&crate::metrics::TypeField {
+                user_type: identity.user_type.clone().unwrap_or_default(),
+                field: field.clone(),
+            })
+            .inc();
     }
 }

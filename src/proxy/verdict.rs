@@ -11,6 +11,8 @@ use crate::config::{Config, Mode, Route};
 use crate::decide::{decide, decide_with_trace};
 use crate::decision::{Auth, Decision};
 use crate::method_override;
+use crate::policy::Requirement;
+use crate::reason::Reason;
 use crate::request::Facts;
 
 /// What the decide phase concluded.
@@ -46,6 +48,7 @@ pub fn verdict(facts: &Facts<'_>, route: &Route, auth: &Auth, config: &Config) -
             enforced = d;
         }
     }
+    log_claim_refusal(route, auth, &enforced);
     match (route.mode, enforced) {
         (Mode::Report, Decision::Forward) => Verdict {
             decision: Decision::Forward,
@@ -59,5 +62,43 @@ pub fn verdict(facts: &Facts<'_>, route: &Route, auth: &Auth, config: &Config) -
             decision,
             shadow: None,
         },
+    }
+}
+
+/// Names what a claim condition or the onboarding data check refused (in report mode too):
+/// the condition's label and why, or the missing claim names; never claim values. One INFO
+/// line beside the access log line, which carries the reason id.
+fn log_claim_refusal(route: &Route, auth: &Auth, decision: &Decision) {
+    let (Decision::Forbidden { reason } | Decision::RedirectOnboarding { reason }) = decision
+    else {
+        return;
+    };
+    let Some(identity) = auth.identity() else {
+        return;
+    };
+    match reason {
+        Reason::ConditionFailed => {
+            if let Some(Requirement::Condition(c)) = route.policy.unmet(identity) {
+                let why = c
+                    .evaluate(identity.claims.as_deref())
+                    .err()
+                    .map(|f| f.describe())
+                    .unwrap_or_default();
+                tracing::info!(
+                    route = &*route.name,
+                    condition = &*c.label,
+                    reason = reason.as_str(),
+                    "condition {:?} failed: {why}",
+                    &*c.label
+                );
+            }
+        }
+        Reason::OnboardingDataMissing => tracing::info!(
+            route = &*route.name,
+            reason = reason.as_str(),
+            missing = %identity.onboarding_missing.join(","),
+            "onboarding is marked complete, but claims its user type requires are missing"
+        ),
+        _ => {}
     }
 }

@@ -9,7 +9,11 @@
 //! This module never fails and never panics: whatever the payload, it yields an identity that
 //! grants at most what the claims state exactly.
 
+use std::sync::Arc;
+
 use serde_json::Value;
+
+use crate::condition::ClaimData;
 
 use crate::token::org::{string_array, Organization};
 use crate::token::VerifiedClaims;
@@ -26,6 +30,11 @@ pub struct ClaimPointers {
     pub active: Option<String>,
     /// Values of `onboarding_status` that mean "onboarding finished".
     pub onboarding_complete_values: Vec<String>,
+    /// `[claims.onboarding_requires]`: per user type, the pointers a finished onboarding
+    /// must carry (present, not `null`, not `""`); lacking any, onboarding is not finished.
+    pub onboarding_requires: Vec<(String, Vec<String>)>,
+    /// Keep the payload with the identity (as CEL values), because a route has conditions.
+    pub keep_payload: bool,
 }
 
 impl ClaimPointers {
@@ -124,6 +133,12 @@ pub struct Identity {
     pub active: Activity,
     pub expires_at: i64,
     pub issued_at: Option<i64>,
+    /// What `[claims.onboarding_requires]` lists for the user type and the token lacks,
+    /// as the configured pointers (names, never values). Non-empty only when the status
+    /// said complete; `onboarding_complete` is then false.
+    pub onboarding_missing: Vec<String>,
+    /// The payload for route conditions, when any route has one (see `ClaimPointers`).
+    pub claims: Option<Arc<ClaimData>>,
 }
 
 impl Identity {
@@ -137,14 +152,21 @@ impl Identity {
         let mut permissions = string_array(at(&pointers.permissions)).unwrap_or_default();
         permissions.extend(role_permissions);
         permissions.extend(org.permissions);
-        let (onboarding_status, onboarding_complete) = onboarding(pointers, at);
+        let (onboarding_status, mut onboarding_complete) = onboarding(pointers, at);
+        let user_type = at(&pointers.user_type)
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let onboarding_missing = if onboarding_complete {
+            missing_onboarding_data(pointers, user_type.as_deref(), payload)
+        } else {
+            Vec::new()
+        };
+        onboarding_complete &= onboarding_missing.is_empty();
 
         Identity {
             user_id: claims.sub.clone(),
             session_id: claims.sid.clone(),
-            user_type: at(&pointers.user_type)
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            user_type,
             org_id: org.id,
             org_slug: org.slug,
             org_role: org.role,
@@ -156,6 +178,10 @@ impl Identity {
             active: activity(pointers.active.is_some(), at(&pointers.active)),
             expires_at: claims.exp,
             issued_at: claims.iat,
+            onboarding_missing,
+            claims: pointers
+                .keep_payload
+                .then(|| Arc::new(ClaimData::new(payload))),
         }
     }
 
@@ -170,6 +196,29 @@ impl Identity {
     pub fn has_feature_flag(&self, flag: &str) -> bool {
         contains_sorted(&self.feature_flags, flag)
     }
+}
+
+/// The pointers `[claims.onboarding_requires]` lists for `user_type` that `payload` lacks.
+fn missing_onboarding_data(
+    pointers: &ClaimPointers,
+    user_type: Option<&str>,
+    payload: &Value,
+) -> Vec<String> {
+    let Some(user_type) = user_type else {
+        return Vec::new();
+    };
+    pointers
+        .onboarding_requires
+        .iter()
+        .filter(|(t, _)| t == user_type)
+        .flat_map(|(_, required)| required)
+        .filter(|p| match payload.pointer(p) {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(_) => false,
+        })
+        .cloned()
+        .collect()
 }
 
 /// Role names and the permissions of role objects; `None` if any element is malformed.

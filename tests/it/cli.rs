@@ -111,7 +111,7 @@ fn usage_errors_exit_2() {
 fn explain_shows_every_check_and_the_decision() {
     let out = doorman()
         .args(["explain", "--config", &repo("config.toml"), "--json", "--claims"])
-        .arg(r#"{"sub":"user_1","sid":"sess_1","exp":9999999999,"metadata":{"userType":"freelancer","onboarding":{"status":"completed"},"roles":[{"name":"freelancer","permissions":["view_project"]}]}}"#)
+        .arg(r#"{"sub":"user_1","sid":"sess_1","exp":9999999999,"metadata":{"userType":"freelancer","onboarding":{"status":"completed"},"freelancer":{"tier":"new"},"complianceStatus":"pending","roles":[{"name":"freelancer","permissions":["view_project"]}]}}"#)
         .args(["POST", "/api/projects"])
         .output()
         .unwrap();
@@ -242,4 +242,49 @@ fn check_warns_about_a_plain_http_jwks_url_to_a_remote_host() {
     let text = run("http://127.0.0.1:8080/jwks.json");
     assert!(!text.contains("plain http"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn explain_names_a_failed_condition_and_missing_onboarding_data() {
+    let run = |claims: &str, path: &str| {
+        let out = doorman()
+            .args([
+                "explain",
+                "--config",
+                &repo("config.toml"),
+                "--json",
+                "--claims",
+            ])
+            .arg(claims)
+            .args(["GET", path])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let v = run(
+        r#"{"sub":"user_1","sid":"sess_1","exp":9999999999,"metadata":{"userType":"customer_organization","organization":{"name":"Globex"},"maxBudgetApproval":"50000","onboarding":{"status":"completed"}}}"#,
+        "/api/approvals/large/1",
+    );
+    assert_eq!(v["reason"], "condition_failed");
+    let detail = v["checks"].to_string();
+    assert!(
+        detail.contains("budget_10k") && detail.contains("wrong type"),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains("50000"),
+        "claim values never appear: {detail}"
+    );
+    let v = run(
+        r#"{"sub":"user_1","sid":"sess_1","exp":9999999999,"metadata":{"userType":"vendor_company","onboarding":{"status":"completed"}}}"#,
+        "/dashboard",
+    );
+    assert_eq!(v["reason"], "onboarding_data_missing");
+    let detail = v["checks"].to_string();
+    assert!(detail.contains("/metadata/organization/name"), "{detail}");
 }

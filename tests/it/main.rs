@@ -6,8 +6,10 @@ mod support;
 
 mod admin;
 mod cache;
+mod claim_headers;
 mod clerk_oracle;
 mod cli;
+mod conditions;
 mod config_paths;
 mod decision_order;
 mod defaults;
@@ -26,6 +28,7 @@ mod keys_timing;
 mod logs;
 mod operations;
 mod reload_settles;
+mod session_endpoint;
 mod template;
 mod tracing_otlp;
 mod upstream_pool;

@@ -63,7 +63,9 @@ pub(super) fn compile_headers(raw: &RawHeaders, p: &mut Problems) -> IdentityHea
             "X-Onboarding-Status",
         ),
         strip: Vec::new(),
+        claims: Vec::new(),
     };
+    let claims = super::conditions::compile_claim_headers(raw, &mut seen, p);
     let mut strip: Vec<String> = [
         &headers.user_id,
         &headers.session_id,
@@ -75,7 +77,8 @@ pub(super) fn compile_headers(raw: &RawHeaders, p: &mut Problems) -> IdentityHea
         &headers.feature_flags,
         &headers.onboarding_status,
     ]
-    .iter()
+    .into_iter()
+    .chain(claims.iter().map(|c| &c.name))
     .map(|h| h.as_str().replace('_', "-"))
     .collect();
     for (i, extra) in raw.strip.iter().flatten().enumerate() {
@@ -89,7 +92,11 @@ pub(super) fn compile_headers(raw: &RawHeaders, p: &mut Problems) -> IdentityHea
     }
     strip.sort();
     strip.dedup();
-    IdentityHeaders { strip, ..headers }
+    IdentityHeaders {
+        strip,
+        claims,
+        ..headers
+    }
 }
 
 /// The lowercase form of a default header name (all defaults are static ASCII).

@@ -310,11 +310,15 @@ pub(super) fn compile_route(
         defaults.policy.respond,
         RESPOND,
     );
-    let policy = Policy::new(access, onboarding, respond, lists);
+    let mut policy = Policy::new(access, onboarding, respond, lists);
+    let conditions = super::conditions::compile_conditions(p, &at, raw.conditions.as_deref());
+    policy
+        .requirements
+        .extend(conditions.into_iter().map(Requirement::Condition));
     if access != Access::SignedIn && (!policy.requirements.is_empty() || raw.onboarding.is_some()) {
         p.err(
             at.clone(),
-            format!("a {} route never checks onboarding, permissions, roles, user types or flags; remove them or set access = \"signed_in\"", if access == Access::Public { "public" } else { "deny" }),
+            format!("a {} route never checks onboarding, permissions, roles, user types, flags or conditions; remove them or set access = \"signed_in\"", if access == Access::Public { "public" } else { "deny" }),
         );
     }
     let route = Route {

@@ -164,6 +164,8 @@ pub(super) fn compile_claims(raw: &RawClaims, p: &mut Problems) -> ClaimPointers
             .onboarding_complete_values
             .clone()
             .unwrap_or_else(|| vec!["completed".to_string()]),
+        onboarding_requires: super::conditions::compile_onboarding_requires(raw, p),
+        keep_payload: false,
     }
 }
 

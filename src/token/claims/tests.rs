@@ -14,6 +14,8 @@ pub(super) fn pointers() -> ClaimPointers {
         onboarding_status: Some("/metadata/onboarding/status".into()),
         active: Some("/metadata/isActive".into()),
         onboarding_complete_values: vec!["completed".into()],
+        onboarding_requires: Vec::new(),
+        keep_payload: false,
     }
 }
 
