@@ -46,6 +46,8 @@ pub(super) fn personas(key: &SigningKey) -> Result<Vec<Persona>, CommandError> {
                     "roles": [{"name": "freelancer", "permissions": ["view_project"]}],
                     "featureFlags": {"advanced_search": true},
                     "onboarding": {"status": "completed", "step": 4, "totalSteps": 4},
+                    "freelancer": {"tier": "verified", "verified": true},
+                    "complianceStatus": "compliant",
                 }),
                 None,
                 now + 600,
@@ -71,6 +73,8 @@ pub(super) fn personas(key: &SigningKey) -> Result<Vec<Persona>, CommandError> {
                     "userType": "vendor_company", "isActive": true,
                     "roles": [{"name": "vendor_manager", "permissions": ["view_project", "create_project"]}],
                     "onboarding": {"status": "completed"},
+                    "organization": {"id": "org_vendor", "name": "Acme AI", "role": "admin"},
+                    "complianceStatus": "compliant",
                 }),
                 Some(
                     json!({"id": "org_vendor", "slg": "acme-ai", "rol": "admin", "per": "manage,read", "fpm": "3"}),
@@ -84,6 +88,7 @@ pub(super) fn personas(key: &SigningKey) -> Result<Vec<Persona>, CommandError> {
                 "user_freelancer",
                 json!({
                     "userType": "freelancer", "isActive": true, "onboarding": {"status": "completed"},
+                    "freelancer": {"tier": "verified"}, "complianceStatus": "compliant",
                 }),
                 None,
                 now - 120,
