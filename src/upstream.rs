@@ -17,6 +17,7 @@
 //! (SipHash of the pool key, a lock, a lazily built connect future, a task spawned per
 //! request to return the connection) costing more than doorman's whole auth decision.
 
+mod error;
 mod maintain;
 pub mod pool;
 
@@ -39,74 +40,14 @@ use tower_service::Service;
 
 use crate::config::{Scheme, Upstream};
 use crate::metrics::{status_class, Metrics, UpstreamLabels};
-use crate::reason::Reason;
+pub use error::UpstreamError;
+use error::{failure, timed_out};
 use pool::{Lease, Pool};
 
 /// Idle connections kept per upstream: enough for a thousand requests in flight to find a
 /// warm connection (beyond that, connections are closed after use rather than kept), few
 /// enough that idle buffers stay in the tens of MiB.
 pub const MAX_IDLE_PER_UPSTREAM: usize = 1024;
-
-/// Why an upstream exchange failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpstreamError {
-    /// Connection refused, reset or unreachable (502).
-    Unreachable,
-    /// No response head within the timeout (504).
-    Timeout,
-    /// The exchange broke after connecting (502).
-    Failed,
-    /// A 101 the request did not ask for, or for a protocol that was not forwarded (502).
-    /// The upstream connection is closed, never pooled or spliced.
-    UnexpectedUpgrade,
-    /// The client's body passed the route's `max_body_bytes` while streaming (413).
-    BodyTooLarge,
-    /// The client's body was malformed or broke off (400): not the upstream's fault.
-    ClientBody,
-    /// The client sent its body slower than `[limits] request_body_min_rate` (408).
-    BodyTooSlow,
-}
-
-/// Classifies a failed exchange: the body limit, or a broken exchange.
-fn failure(e: &hyper::Error) -> UpstreamError {
-    if crate::body::is_too_large(e) {
-        UpstreamError::BodyTooLarge
-    } else if crate::body::is_too_slow(e) {
-        UpstreamError::BodyTooSlow
-    } else if crate::body::is_client_body(e) {
-        UpstreamError::ClientBody
-    } else {
-        UpstreamError::Failed
-    }
-}
-
-impl UpstreamError {
-    /// The stable reason id.
-    pub fn reason(self) -> Reason {
-        match self {
-            UpstreamError::Unreachable => Reason::UpstreamUnreachable,
-            UpstreamError::Timeout => Reason::UpstreamTimeout,
-            UpstreamError::Failed => Reason::UpstreamFailed,
-            UpstreamError::UnexpectedUpgrade => Reason::UpstreamUnexpectedUpgrade,
-            UpstreamError::BodyTooLarge => Reason::BodyTooLarge,
-            UpstreamError::ClientBody => Reason::BodyInvalid,
-            UpstreamError::BodyTooSlow => Reason::BodyTooSlow,
-        }
-    }
-
-    /// The `kind` label of `doorman_upstream_errors_total`.
-    pub fn kind(self) -> &'static str {
-        match self {
-            UpstreamError::Unreachable => "connect",
-            UpstreamError::Timeout => "timeout",
-            UpstreamError::Failed => "protocol",
-            UpstreamError::UnexpectedUpgrade => "unexpected_upgrade",
-            UpstreamError::BodyTooLarge => "body_too_large",
-            UpstreamError::ClientBody => "client_body",
-            UpstreamError::BodyTooSlow => "body_too_slow",
-        }
-    }
-}
 
 /// What goes upstream: the client's body, scanned for method overrides when it is a form.
 type RequestBody = crate::method_override::ScannedBody;
@@ -462,19 +403,4 @@ fn remote_addr(io: &Io) -> Option<SocketAddr> {
     let mut extras = http::Extensions::new();
     io.connected().get_extras(&mut extras);
     extras.get::<HttpInfo>().map(HttpInfo::remote_addr)
-}
-
-/// True when the failure was a connect timeout somewhere down the error chain.
-fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cause {
-        if err
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-        {
-            return true;
-        }
-        cause = err.source();
-    }
-    false
 }

@@ -52,12 +52,7 @@ impl Answer {
         config: &Config,
         close: Option<Version>,
     ) -> Answer {
-        let mut response = respond::respond(&decision, rendering, config);
-        if close.is_some_and(|v| v < Version::HTTP_2) {
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
+        let response = closing(respond::respond(&decision, rendering, config), close);
         Answer::new(decision, response)
     }
 }
@@ -66,15 +61,19 @@ impl Answer {
     /// A 400-class refusal of the request itself (`respond`'s rendering of
     /// [`Decision::BadRequest`], which needs nothing from the request).
     pub fn bad_request(reason: crate::reason::Reason, close: Option<Version>) -> Answer {
-        let decision = Decision::BadRequest { reason };
-        let mut response = respond::refusal(reason, false);
-        if close.is_some_and(|v| v < Version::HTTP_2) {
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        Answer::new(decision, response)
+        let response = closing(respond::refusal(reason, false), close);
+        Answer::new(Decision::BadRequest { reason }, response)
     }
+}
+
+/// `response` with `Connection: close` when `close` names an HTTP/1 connection.
+fn closing(mut response: Response<Body>, close: Option<Version>) -> Response<Body> {
+    if close.is_some_and(|v| v < Version::HTTP_2) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// A request refused before it was routed or authenticated.
