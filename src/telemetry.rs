@@ -5,6 +5,11 @@
 //! pipe or a container log). Nothing logged anywhere in doorman carries a token, a cookie or a secret; this module
 //! only chooses the format.
 
+#[cfg(feature = "otel")]
+pub mod otel;
+/// Built without the `otel` feature: the same interface, never on.
+#[cfg(not(feature = "otel"))]
+#[path = "telemetry/otel_absent.rs"]
 pub mod otel;
 
 use std::io::IsTerminal;

@@ -30,6 +30,7 @@ mod operations;
 mod reload_settles;
 mod session_endpoint;
 mod template;
+#[cfg(feature = "otel")]
 mod tracing_otlp;
 mod upstream_pool;
 mod users_cli;
