@@ -7,7 +7,8 @@
 //! dropped when DNS stops returning their address ([`pool`], [`maintain`]), at most
 //! [`MAX_IDLE_PER_UPSTREAM`] kept. A connection goes back to the pool when the response body
 //! has been read to its end (a body dropped half-way closes it instead), so no task is
-//! spawned per request and no pool key is hashed; a request that an idle connection closed
+//! spawned per request and no pool key is hashed, and its I/O is driven by the request's
+//! own task rather than a task per connection ([`conn`]); a request that an idle connection closed
 //! under it before sending is retried once on a new one. A failure is classified once, here:
 //! refused or unreachable (502), no response head in time (504), a broken exchange (502),
 //! or an unsolicited 101 on a pooled connection (502, the connection closed).
@@ -17,21 +18,19 @@
 //! (SipHash of the pool key, a lock, a lazily built connect future, a task spawned per
 //! request to return the connection) costing more than doorman's whole auth decision.
 
+mod conn;
 mod error;
 mod maintain;
 pub mod pool;
 
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use http::header::HOST;
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Request, Response, Uri};
-use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::body::Incoming;
 use hyper::client::conn::http1;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::{Connection, HttpConnector, HttpInfo};
@@ -40,6 +39,8 @@ use tower_service::Service;
 
 use crate::config::{Scheme, Upstream};
 use crate::metrics::{status_class, Metrics, UpstreamLabels};
+use conn::Conn;
+pub use conn::UpstreamBody;
 pub use error::UpstreamError;
 use error::{failure, timed_out};
 use pool::{Lease, Pool};
@@ -51,7 +52,6 @@ pub const MAX_IDLE_PER_UPSTREAM: usize = 1024;
 
 /// What goes upstream: the client's body, scanned for method overrides when it is a form.
 type RequestBody = crate::method_override::ScannedBody;
-type Sender = http1::SendRequest<RequestBody>;
 type Io = hyper_rustls::MaybeHttpsStream<hyper_util::rt::TokioIo<tokio::net::TcpStream>>;
 
 /// Pools for every upstream of one config, by index.
@@ -69,7 +69,7 @@ struct Target {
     path_prefix: String,
     timeout: Duration,
     connector: HttpsConnector<HttpConnector>,
-    idle: Mutex<Pool<Sender>>,
+    idle: Mutex<Pool<Conn>>,
     /// The addresses the upstream's host resolved to at the last re-resolution (`None`
     /// until then, or for an IP literal): connections to others are not pooled again.
     addresses: Mutex<Option<Vec<SocketAddr>>>,
@@ -78,13 +78,6 @@ struct Target {
     /// `doorman_upstream_duration_seconds` by status class (1xx … 5xx), made on first use.
     durations: [OnceLock<Histogram>; 5],
     metrics: Arc<Metrics>,
-}
-
-/// A response body that returns its connection to the pool once read to the end.
-pub struct UpstreamBody {
-    inner: Incoming,
-    lease: Option<(Lease<Sender>, Arc<Target>)>,
-    finished: bool,
 }
 
 impl Upstreams {
@@ -203,25 +196,29 @@ impl Target {
         mut req: Request<RequestBody>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
         while let Some(mut lease) = self.take_idle() {
-            if lease.conn.ready().await.is_err() {
+            if !lease.conn.ready().await {
                 continue; // closed while idle
             }
-            match lease.conn.try_send_request(req).await {
-                Ok(resp) => return self.lease(resp, lease),
-                Err(mut e) => match e.take_message() {
+            let sent = lease.conn.sender.try_send_request(req);
+            match lease.conn.until(sent).await {
+                Some(Ok(resp)) => return self.lease(resp, lease),
+                Some(Err(mut e)) => match e.take_message() {
                     // Never written: the connection died under us; try another.
                     Some(unsent) => req = unsent,
                     None => return Err(failure(e.error())),
                 },
+                None => return Err(UpstreamError::Failed),
             }
         }
         let mut lease = self.connect().await?;
-        if lease.conn.ready().await.is_err() {
+        if !lease.conn.ready().await {
             return Err(UpstreamError::Failed);
         }
-        match lease.conn.send_request(req).await {
-            Ok(resp) => self.lease(resp, lease),
-            Err(e) => Err(failure(&e)),
+        let sent = lease.conn.sender.send_request(req);
+        match lease.conn.until(sent).await {
+            Some(Ok(resp)) => self.lease(resp, lease),
+            Some(Err(e)) => Err(failure(&e)),
+            None => Err(UpstreamError::Failed),
         }
     }
 
@@ -250,7 +247,7 @@ impl Target {
         &self,
     ) -> Result<
         (
-            Sender,
+            http1::SendRequest<RequestBody>,
             http1::Connection<Io, RequestBody>,
             Option<SocketAddr>,
         ),
@@ -276,16 +273,11 @@ impl Target {
         Ok((sender, conn, addr))
     }
 
-    /// A new pooled connection: dialled, handshaken, its connection task running.
-    async fn connect(&self) -> Result<Lease<Sender>, UpstreamError> {
-        let (sender, conn, addr) = self.handshake().await?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "upstream connection ended with an error");
-            }
-        });
+    /// A new pooled connection: dialled and handshaken; its I/O is driven by its user.
+    async fn connect(&self) -> Result<Lease<Conn>, UpstreamError> {
+        let (sender, driver, addr) = self.handshake().await?;
         Ok(Lease {
-            conn: sender,
+            conn: Conn::new(sender, driver),
             created: Instant::now(),
             addr,
         })
@@ -298,26 +290,22 @@ impl Target {
     fn lease(
         self: &Arc<Self>,
         resp: Response<Incoming>,
-        sender: Lease<Sender>,
+        lease: Lease<Conn>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
         if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
             return Err(UpstreamError::UnexpectedUpgrade);
         }
-        Ok(resp.map(|inner| UpstreamBody {
-            inner,
-            lease: Some((sender, self.clone())),
-            finished: false,
-        }))
+        Ok(resp.map(|inner| UpstreamBody::new(inner, lease, self.clone())))
     }
 
-    fn take_idle(&self) -> Option<Lease<Sender>> {
+    fn take_idle(&self) -> Option<Lease<Conn>> {
         self.lock_idle().take(Instant::now())
     }
 
     /// Pools a connection after a complete response, unless it closed, its address left
     /// DNS, it is past its age or the pool is full (then dropping it closes it).
-    fn release(&self, lease: Lease<Sender>) {
-        if lease.conn.is_closed() || !self.address_current(lease.addr) {
+    fn release(&self, lease: Lease<Conn>) {
+        if lease.conn.sender.is_closed() || !self.address_current(lease.addr) {
             return;
         }
         self.lock_idle().put(lease, Instant::now());
@@ -334,7 +322,7 @@ impl Target {
         self.lock_idle().settings()
     }
 
-    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Pool<Sender>> {
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Pool<Conn>> {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -356,45 +344,6 @@ impl Target {
                 })
         });
         histogram.observe(seconds);
-    }
-}
-
-impl Body for UpstreamBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(None) => this.finished = true,
-            Poll::Ready(Some(Ok(_))) => this.finished = this.inner.is_end_stream(),
-            Poll::Ready(Some(Err(_))) => this.lease = None,
-            Poll::Pending => {}
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl Drop for UpstreamBody {
-    fn drop(&mut self) {
-        if let Some((sender, target)) = self.lease.take() {
-            // Read to the end (or empty): the connection can carry the next request.
-            if self.finished || self.inner.is_end_stream() {
-                target.release(sender);
-            }
-        }
     }
 }
 
