@@ -4,16 +4,24 @@
 //! and return URLs), route name, upstream name (when the request reached one), decision,
 //! reason, shadow decision, status, total / auth / upstream latency (rounded to 1 µs, or
 //! 0.1 µs for auth), and the user id as `[logging] user_id` says (plain, hashed, or
-//! omitted). Never a token, a cookie, a header value or a secret.
+//! omitted). Never a token, a cookie, a header value or a secret. Formatted ([`line`]) and
+//! written ([`writer`]) off the request path, in batches.
+
+mod line;
+pub mod writer;
 
 use std::fmt::Write;
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::Method;
 use ipnet::IpNet;
 
 use crate::config::UserIdLogging;
 use crate::decision::Decision;
+use crate::token::claims::Identity;
 
 /// The request id: the client's when it is a short plain token, else a new random one.
 /// The chosen value is written back into `headers` (so the upstream sees it).
@@ -105,55 +113,50 @@ pub fn round(value: f64, places: i32) -> f64 {
     (value * scale).round() / scale
 }
 
-/// One finished request.
-pub struct Entry<'a> {
-    pub request_id: &'a str,
+/// One finished request: what its line says, owned (moved from the request, not copied)
+/// so the line can be formatted later on the writer's thread ([`writer`]).
+pub struct Record {
+    pub at: SystemTime,
+    pub request_id: HeaderValue,
     /// The client's address ([`client_address`]).
     pub client: Option<IpAddr>,
     /// The upstream the request was forwarded to, if any.
-    pub upstream: Option<&'a str>,
-    pub method: &'a str,
-    pub path: &'a str,
-    pub route: &'a str,
-    pub decision: &'a str,
-    pub reason: &'a str,
+    pub upstream: Option<Arc<str>>,
+    pub method: Method,
+    pub path: String,
+    pub route: Arc<str>,
+    pub decision: &'static str,
+    pub reason: &'static str,
     /// In report mode: what enforcing would have done.
-    pub shadow: Option<&'a Decision>,
+    pub shadow: Option<Decision>,
     pub status: u16,
     pub total_seconds: f64,
     pub auth_seconds: f64,
     pub upstream_seconds: Option<f64>,
-    pub user: Option<String>,
+    /// The user, shown as [`Record::user_policy`] says ([`user_field`]).
+    pub user: Option<Arc<Identity>>,
+    pub user_policy: UserIdLogging,
 }
 
-/// Writes the line at INFO (WARN for 5xx).
-pub fn emit(e: &Entry<'_>) {
-    let shadow = e.shadow.map(|d| d.to_string());
-    macro_rules! line {
-        ($level:ident) => {
-            tracing::$level!(
-                request_id = e.request_id,
-                client = e.client.map(tracing::field::display),
-                method = e.method,
-                path = e.path,
-                route = e.route,
-                upstream = e.upstream,
-                decision = e.decision,
-                reason = e.reason,
-                shadow = shadow.as_deref(),
-                status = e.status,
-                total_ms = round(e.total_seconds * 1e3, 3),
-                auth_us = round(e.auth_seconds * 1e6, 1),
-                upstream_ms = e.upstream_seconds.map(|s| round(s * 1e3, 3)),
-                user = e.user.as_deref(),
-                "request"
-            )
-        };
+impl Record {
+    /// The `user` field as the policy shows it.
+    fn user(&self) -> Option<String> {
+        user_field(
+            self.user.as_deref().map(|u| u.user_id.as_str()),
+            self.user_policy,
+        )
     }
-    if e.status >= 500 {
-        line!(warn);
+}
+
+/// Queues the line at INFO (WARN for 5xx) when that level is enabled.
+pub fn emit(record: Record) {
+    let enabled = if record.status >= 500 {
+        tracing::enabled!(tracing::Level::WARN)
     } else {
-        line!(info);
+        tracing::enabled!(tracing::Level::INFO)
+    };
+    if enabled {
+        writer::submit(record);
     }
 }
 

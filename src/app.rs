@@ -215,6 +215,7 @@ impl Running {
             task.abort();
         }
         crate::telemetry::otel::flush();
+        crate::access_log::writer::flush();
     }
 }
 

@@ -269,6 +269,11 @@ impl Metrics {
         for result in ["redirect", "exchanged", "exchange_failed", "loop_limit"] {
             let _ = handshakes.get_or_create(&ResultLabel { result });
         }
+        registry.register(
+            "doorman_log_lines_dropped",
+            "Request log lines dropped because stderr could not keep up",
+            crate::access_log::writer::dropped_counter(),
+        );
         registry.register_collector(Box::new(process::ProcessCollector));
         Metrics {
             registry,

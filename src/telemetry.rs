@@ -26,6 +26,7 @@ pub fn init(default_level: &str, json: bool) {
         Ok(f) if f.eq_ignore_ascii_case("text") => false,
         _ => json,
     };
+    crate::access_log::writer::set_json(json);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -141,25 +141,24 @@ pub fn record(
             total_seconds: elapsed,
         });
     }
-    if let Some(path) = &line.path {
-        access_log::emit(&access_log::Entry {
-            request_id: line.request_id.to_str().unwrap_or(""),
+    if let Some(path) = line.path {
+        access_log::emit(access_log::Record {
+            at: std::time::SystemTime::now(),
+            request_id: line.request_id,
             client: line.client,
-            upstream: upstream.map(|name| &**name),
-            method: line.method.as_str(),
+            upstream: upstream.cloned(),
+            method: line.method,
             path,
-            route: &out.route,
+            route: out.route,
             decision: label,
             reason: out.decision.reason(),
-            shadow: out.shadow.as_ref(),
+            shadow: out.shadow,
             status: response.status().as_u16(),
             total_seconds: elapsed,
             auth_seconds: out.auth_seconds.unwrap_or(0.0),
             upstream_seconds: events.upstream_seconds,
-            user: access_log::user_field(
-                out.user.as_ref().map(|u| u.user_id.as_str()),
-                logging.user_id,
-            ),
+            user: out.user,
+            user_policy: logging.user_id,
         });
     }
     response
