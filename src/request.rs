@@ -7,7 +7,7 @@
 //! that only make sense for a request that came over the wire (a required `Host`, the
 //! transfer coding), so that `doorman explain` can read facts of a synthetic request.
 
-use http::{header, HeaderMap, Method, Uri, Version};
+use http::{header, HeaderMap, HeaderName, Method, Uri, Version};
 
 use crate::config::Respond;
 use crate::path::{normalize, NormalizedPath};
@@ -155,18 +155,23 @@ fn is_plain_host(h: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(b))
 }
 
+/// Header names looked up on every request, built once (a `&str` key is parsed and
+/// validated on each lookup).
+const SEC_FETCH_MODE: HeaderName = HeaderName::from_static("sec-fetch-mode");
+const SEC_FETCH_DEST: HeaderName = HeaderName::from_static("sec-fetch-dest");
+
 /// A browser navigation: `Sec-Fetch-Mode: navigate`, `Sec-Fetch-Dest: document`, or an
 /// `Accept` header that prefers `text/html` over everything else it lists. doorman's test for
 /// "answer with a page" (redirects and HTML rather than 401/403 JSON), for any method: a form
 /// `POST` is a navigation too. Clerk's narrower test for the handshake is
 /// [`is_document_request`].
 pub fn is_navigation(headers: &HeaderMap) -> bool {
-    let value_is = |name: &str, want: &str| {
+    let value_is = |name: &HeaderName, want: &str| {
         headers
             .get(name)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(want.as_bytes()))
     };
-    if value_is("sec-fetch-mode", "navigate") || value_is("sec-fetch-dest", "document") {
+    if value_is(&SEC_FETCH_MODE, "navigate") || value_is(&SEC_FETCH_DEST, "document") {
         return true;
     }
     headers
@@ -183,7 +188,7 @@ pub fn is_document_request(method: &Method, headers: &HeaderMap) -> bool {
     if method != Method::GET && method != Method::HEAD {
         return false;
     }
-    match headers.get("sec-fetch-dest").map(|v| v.as_bytes()) {
+    match headers.get(SEC_FETCH_DEST).map(|v| v.as_bytes()) {
         Some(b"document") | Some(b"iframe") => true,
         Some(_) => false,
         None => headers
