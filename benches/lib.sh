@@ -6,12 +6,20 @@
 need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
 need wrk wrk
 need haproxy haproxy
+need nginx nginx
 need taskset util-linux
 need curl curl
 need openssl openssl
 need ss iproute2
 
 # CPU 0 runs the proxy being measured; CPU 1 the load generator and the upstream.
+# WORKERS=2: every proxy gets two threads (doorman workers, HAProxy nbthread, nginx worker
+# processes) and both CPUs, shared with the load generator.
+WORKERS=${WORKERS:-1}
+if [ "$WORKERS" -gt 1 ]; then
+  PROXY_CPU=${PROXY_CPU:-0-1}
+  LOAD_CPU=${LOAD_CPU:-0-1}
+fi
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -50,7 +58,7 @@ doorman_config() {
 [server]
 listen = "127.0.0.1:$1"
 admin_listen = "127.0.0.1:$2"
-workers = 1
+workers = $WORKERS
 [clerk]
 issuer = "$ISSUER"
 jwks_file = "$WORK/jwks.json"
@@ -86,7 +94,7 @@ TOML
 haproxy_config() {
   cat <<HA
 global
-  nbthread 1
+  nbthread $WORKERS
   maxconn $2
 defaults
   mode http
@@ -136,12 +144,13 @@ start_upstream() {
   UP_PID=$!
 }
 
-# start_doorman NAME CONFIG_TEXT ADMIN_PORT: sets <NAME>_PID, waits until ready.
+# start_doorman NAME CONFIG_TEXT ADMIN_PORT [RUST_LOG]: sets <NAME>_PID, waits until
+# ready. Logs go to $WORK/NAME.log; RUST_LOG defaults to `error` (no request lines).
 start_doorman() {
   local name=$1 admin=$3 pid
   port_free "$admin"
   echo "$2" >"$WORK/$name.toml"
-  RUST_LOG=error taskset -c "$PROXY_CPU" "$BIN" --config "$WORK/$name.toml" &
+  RUST_LOG=${4:-error} taskset -c "$PROXY_CPU" "$BIN" --config "$WORK/$name.toml" 2>"$WORK/$name.log" &
   pid=$!
   PIDS+=("$pid")
   printf -v "${name}_PID" '%s' "$pid"
@@ -164,6 +173,79 @@ start_haproxy() {
   kill -0 "$pid" 2>/dev/null || { echo "haproxy $name did not start: haproxy -f $WORK/$name.cfg -db" >&2; exit 1; }
 }
 
+# nginx_config PORT: a plain keep-alive proxy to the upstream, no access log, one process
+# (master_process off) so its PID is the one doing the work.
+nginx_config() {
+  cat <<NG
+master_process off;
+daemon off;
+worker_processes $WORKERS;
+error_log $WORK/nginx-error.log error;
+pid $WORK/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx-body;
+  proxy_temp_path $WORK/nginx-proxy;
+  fastcgi_temp_path $WORK/nginx-fastcgi;
+  uwsgi_temp_path $WORK/nginx-uwsgi;
+  scgi_temp_path $WORK/nginx-scgi;
+  upstream up { server 127.0.0.1:$PORT_UP; keepalive 256; }
+  server {
+    listen 127.0.0.1:$1;
+    location / {
+      proxy_pass http://up;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NG
+}
+
+# start_nginx NAME CONFIG_TEXT: sets <NAME>_PID. With WORKERS > 1 nginx needs its master
+# process; the CPU is then summed over the master's workers (see nginx_ticks).
+start_nginx() {
+  local name=$1 pid
+  echo "$2" >"$WORK/$name.conf"
+  if [ "$WORKERS" -gt 1 ]; then
+    sed -i 's/^master_process off;/master_process on;/' "$WORK/$name.conf"
+  fi
+  taskset -c "$PROXY_CPU" nginx -c "$WORK/$name.conf" -p "$WORK" >/dev/null 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  printf -v "${name}_PID" '%s' "$pid"
+  sleep 0.3
+  kill -0 "$pid" 2>/dev/null || { echo "nginx $name did not start: nginx -c $WORK/$name.conf -p $WORK" >&2; exit 1; }
+}
+
+# alloc_per_request NAME CONFIG_TEXT ADMIN_PORT URL [wrk args...]: heap allocations per
+# request of one doorman scenario, counted by heaptrack (installed when missing): two runs
+# of different lengths, so start-up and connection set-up cancel out of the difference.
+alloc_per_request() {
+  need heaptrack heaptrack
+  local name=$1 cfg=$2 admin=$3 url=$4 d allocs reqs pid
+  shift 4
+  echo "$cfg" >"$WORK/$name.toml"
+  for d in 1 4; do
+    port_free "$admin"
+    RUST_LOG=error heaptrack -o "$WORK/heap-$d" "$BIN" --config "$WORK/$name.toml" >/dev/null 2>&1 &
+    pid=$!
+    local deadline=$((SECONDS + 60))
+    until curl -fs "http://127.0.0.1:$admin/readyz" >/dev/null 2>&1; do
+      [ $SECONDS -lt $deadline ] || { echo "doorman $name (heaptrack) did not become ready" >&2; exit 1; }
+      sleep 0.2
+    done
+    reqs[$d]=$(wrk -t1 -c64 -d"${d}s" "$@" "$url" | awk '/requests in/ {print $1}')
+    pkill -INT -P "$pid" 2>/dev/null || true
+    kill -INT "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    allocs[$d]=$(heaptrack_print "$WORK/heap-$d".* 2>/dev/null | awk '/^calls to allocation functions:/ {print $5}')
+  done
+  awk -v a1="${allocs[1]}" -v a4="${allocs[4]}" -v r1="${reqs[1]}" -v r4="${reqs[4]}" \
+    'BEGIN {printf "%.1f", (a4 - a1) / (r4 - r1)}'
+}
+
 # A wrk script that sends the tokens of $TOKEN_FILE in turn, one per request.
 cat >"$WORK/tokens.lua" <<'LUA'
 local tokens = {}
@@ -179,15 +261,23 @@ LUA
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 
+# ticks_all PID: CPU ticks of PID and its children (nginx's workers under a master).
+ticks_all() {
+  local total pid
+  total=$(ticks "$1")
+  for pid in $(pgrep -P "$1" 2>/dev/null); do total=$((total + $(ticks "$pid"))); done
+  echo "$total"
+}
+
 # measure NAME PID CONNS DURATION URL [wrk args...]: one wrk run against PID; prints and
 # appends to $RESULTS: name, CPU µs/request of PID, req/s, p50, p99, peak RSS (MiB).
 measure() {
   local name=$1 pid=$2 conns=$3 duration=$4 url=$5
   shift 5
   local before after out reqs rps p50 p99 cpu rss non2xx
-  before=$(ticks "$pid")
-  out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$conns" -d"$duration" --latency "$@" "$url")
-  after=$(ticks "$pid")
+  before=$(ticks_all "$pid")
+  out=$(taskset -c "$LOAD_CPU" wrk -t"$WORKERS" -c"$conns" -d"$duration" --latency "$@" "$url")
+  after=$(ticks_all "$pid")
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   non2xx=$(echo "$out" | awk '/Non-2xx or 3xx/ {print $5}')
   rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')
