@@ -149,3 +149,100 @@ async fn fifo_reuse_spreads_requests_over_every_pooled_connection() {
         "lifo should reuse one connection: {lifo:?}"
     );
 }
+
+/// An upstream that numbers its connections and answers by path: `/chunked` streams three
+/// chunks without a length, `/empty` is a 204, `/big` 256 KiB with a length, `/early`
+/// answers 200 before reading the request body; anything else a short body.
+async fn shaped_upstream() -> (Arc<Mutex<Vec<(usize, String)>>>, String) {
+    use http_body_util::{BodyExt, StreamBody};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let served: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
+    let log = served.clone();
+    tokio::spawn(async move {
+        let mut next = 0;
+        while let Ok((stream, _)) = listener.accept().await {
+            let (id, log) = (next, log.clone());
+            next += 1;
+            tokio::spawn(async move {
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let log = log.clone();
+                    async move {
+                        let path = req.uri().path().to_string();
+                        log.lock().unwrap().push((id, path.clone()));
+                        let body = match path.as_str() {
+                            "/public/chunked" => {
+                                let frames = ["one ", "two ", "three"].map(|c| {
+                                    Ok::<_, std::convert::Infallible>(hyper::body::Frame::data(
+                                        Bytes::from_static(c.as_bytes()),
+                                    ))
+                                });
+                                StreamBody::new(futures_util::stream::iter(frames)).boxed()
+                            }
+                            "/public/empty" => {
+                                let mut r = hyper::Response::new(Full::new(Bytes::new()).boxed());
+                                *r.status_mut() = hyper::StatusCode::NO_CONTENT;
+                                return Ok::<_, std::convert::Infallible>(r);
+                            }
+                            "/public/big" => Full::new(Bytes::from(vec![b'x'; 256 * 1024])).boxed(),
+                            _ => Full::new(Bytes::from_static(b"ok")).boxed(),
+                        };
+                        if path != "/public/early" {
+                            let _ = req.into_body().collect().await;
+                        }
+                        Ok(hyper::Response::new(body))
+                    }
+                });
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    });
+    (served, url)
+}
+
+/// The upstream leg is driven by the request's own task (no connection task): every body
+/// shape must still hand its connection back for the next request, and an early answer
+/// (the upstream replied before reading the request body) must neither wedge nor be
+/// reused mid-body.
+#[tokio::test]
+async fn every_response_shape_returns_its_connection_and_an_early_answer_is_not_reused() {
+    let (served, url) = shaped_upstream().await;
+    let h = harness(&url, "").await;
+    let mut expected = Vec::new();
+    for path in [
+        "/public/a",
+        "/public/chunked",
+        "/public/empty",
+        "/public/big",
+        "/public/b",
+    ] {
+        let reply = h.client.get(path).await;
+        match path {
+            "/public/chunked" => assert_eq!(reply.text(), "one two three"),
+            "/public/empty" => assert_eq!(reply.status, 204),
+            "/public/big" => assert_eq!(reply.body.len(), 256 * 1024),
+            _ => assert_eq!(reply.text(), "ok"),
+        }
+        expected.push((0, path.to_string()));
+    }
+    let head = h.client.request("HEAD", "/public/c");
+    assert_eq!(h.client.send(head).await.status, 200);
+    expected.push((0, "/public/c".to_string()));
+    assert_eq!(*served.lock().unwrap(), expected, "one connection for all");
+
+    // A request body the upstream never reads: the answer arrives, the connection is not
+    // pooled with the body half-sent, and the next request is served on a new connection.
+    let mut early = h.client.request("POST", "/public/early");
+    *early.body_mut() = Full::new(Bytes::from(vec![b'y'; 512 * 1024]));
+    assert_eq!(h.client.send(early).await.status, 200);
+    assert_eq!(h.client.get("/public/d").await.text(), "ok");
+    let served = served.lock().unwrap().clone();
+    let (early_conn, _) = served[served.len() - 2];
+    let (next_conn, ref next_path) = served[served.len() - 1];
+    assert_eq!(next_path, "/public/d");
+    assert_ne!(
+        next_conn, early_conn,
+        "a half-sent connection was reused: {served:?}"
+    );
+}
