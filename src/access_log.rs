@@ -36,15 +36,22 @@ pub fn request_id(headers: &mut HeaderMap, name: &HeaderName) -> HeaderValue {
     if let Some(v) = usable {
         return v.clone();
     }
-    let bytes: [u8; 16] = rand::random();
-    let mut id = String::with_capacity(32);
-    for b in bytes {
-        let _ = write!(id, "{b:02x}");
+    let random: [u8; 16] = rand::random();
+    let mut id = [0u8; 32];
+    for (pair, byte) in id.chunks_exact_mut(2).zip(random) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0xf)];
     }
-    let value = HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("unknown"));
+    // One allocation, shared by the upstream's header, the response's and the log line
+    // (`Bytes::from_owner` clones by reference count; a `Vec`-backed value would allocate
+    // again on its first clone).
+    let value = HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(id))
+        .unwrap_or(HeaderValue::from_static("unknown"));
     headers.insert(name.clone(), value.clone());
     value
 }
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// How a user id appears in the log.
 pub fn user_field(user: Option<&str>, policy: UserIdLogging) -> Option<String> {

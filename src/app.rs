@@ -154,7 +154,7 @@ pub async fn start(config: Config, options: Options) -> Result<Running, StartErr
             shared.clone(),
             rx.clone(),
             grace,
-            crate::forward_auth::handle,
+            |shared, req, peer, _tls| crate::forward_auth::handle(shared, req, peer),
             false,
         )));
     }

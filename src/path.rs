@@ -88,48 +88,104 @@ impl PathError {
 /// contain `/`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NormalizedPath {
-    raw: Box<str>,
-    decoded: Box<str>,
-    /// Byte ranges of each segment in `decoded`.
-    spans: Box<[(usize, usize)]>,
+    /// The raw path followed by the decoded one, in one allocation.
+    text: String,
+    /// Where the decoded path starts in `text`.
+    raw_len: usize,
+    /// Byte ranges of each segment in the decoded path.
+    spans: Spans,
     trailing_slash: bool,
+}
+
+/// Segments kept inline for the common path depths; deeper paths spill to the heap.
+const INLINE_SPANS: usize = 12;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Spans {
+    Inline {
+        len: u8,
+        items: [(u32, u32); INLINE_SPANS],
+    },
+    Heap(Vec<(u32, u32)>),
+}
+
+impl Spans {
+    fn new() -> Spans {
+        Spans::Inline {
+            len: 0,
+            items: [(0, 0); INLINE_SPANS],
+        }
+    }
+
+    fn push(&mut self, span: (u32, u32)) {
+        match self {
+            Spans::Inline { len, items } => match items.get_mut(usize::from(*len)) {
+                Some(slot) => {
+                    *slot = span;
+                    *len += 1;
+                }
+                None => {
+                    let mut heap = Vec::with_capacity(INLINE_SPANS * 2);
+                    heap.extend_from_slice(items);
+                    heap.push(span);
+                    *self = Spans::Heap(heap);
+                }
+            },
+            Spans::Heap(heap) => heap.push(span),
+        }
+    }
+
+    fn as_slice(&self) -> &[(u32, u32)] {
+        match self {
+            Spans::Inline { len, items } => items.get(..usize::from(*len)).unwrap_or_default(),
+            Spans::Heap(heap) => heap,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
 }
 
 /// Iterator over the decoded segments of a [`NormalizedPath`].
 #[derive(Debug, Clone)]
 pub struct Segments<'a> {
     decoded: &'a str,
-    spans: std::slice::Iter<'a, (usize, usize)>,
+    spans: std::slice::Iter<'a, (u32, u32)>,
+}
+
+/// The segment at `span` of `decoded`.
+fn span_of<'a>(decoded: &'a str, &(start, end): &(u32, u32)) -> Option<&'a str> {
+    decoded.get(start as usize..end as usize)
 }
 
 impl NormalizedPath {
     /// The path exactly as received; this is what is forwarded upstream.
     pub fn raw(&self) -> &str {
-        &self.raw
+        self.text.get(..self.raw_len).unwrap_or_default()
     }
 
     /// The percent-decoded path (`/` + segments joined by `/`, + trailing `/` if present).
     pub fn decoded(&self) -> &str {
-        &self.decoded
+        self.text.get(self.raw_len..).unwrap_or_default()
     }
 
     /// The decoded segments, in order; `/` has none, `/a/b/` has `a` and `b`.
     pub fn segments(&self) -> Segments<'_> {
         Segments {
-            decoded: &self.decoded,
-            spans: self.spans.iter(),
+            decoded: self.decoded(),
+            spans: self.spans.as_slice().iter(),
         }
     }
 
     /// The decoded segment at `index`, if there is one.
     pub fn segment(&self, index: usize) -> Option<&str> {
-        let &(start, end) = self.spans.get(index)?;
-        self.decoded.get(start..end)
+        span_of(self.decoded(), self.spans.as_slice().get(index)?)
     }
 
     /// The number of segments (a trailing `/` adds none).
     pub fn segment_count(&self) -> usize {
-        self.spans.len()
+        self.spans.as_slice().len()
     }
 
     /// Whether the path ends with a `/` after at least one segment (`/admin/`, not `/`).
@@ -140,7 +196,7 @@ impl NormalizedPath {
 
 impl fmt::Display for NormalizedPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.raw)
+        f.write_str(self.raw())
     }
 }
 
@@ -148,8 +204,7 @@ impl<'a> Iterator for Segments<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
-        let &(start, end) = self.spans.next()?;
-        self.decoded.get(start..end)
+        span_of(self.decoded, self.spans.next()?)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -159,8 +214,7 @@ impl<'a> Iterator for Segments<'a> {
 
 impl<'a> DoubleEndedIterator for Segments<'a> {
     fn next_back(&mut self) -> Option<&'a str> {
-        let &(start, end) = self.spans.next_back()?;
-        self.decoded.get(start..end)
+        span_of(self.decoded, self.spans.next_back()?)
     }
 }
 
@@ -170,10 +224,16 @@ impl ExactSizeIterator for Segments<'_> {}
 /// decodes its segments. The first problem found, scanning left to right, is reported.
 pub fn normalize(raw_path: &str) -> Result<NormalizedPath, PathError> {
     let rest = raw_path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
-    let mut decoded: Vec<u8> = Vec::with_capacity(raw_path.len());
-    let mut spans = Vec::new();
+    // One buffer: the raw path, then the decoded one (never longer than the raw).
+    let raw_len = raw_path.len();
+    let mut text: Vec<u8> = Vec::with_capacity(raw_len * 2);
+    text.extend_from_slice(raw_path.as_bytes());
+    let mut spans = Spans::new();
     let mut trailing_slash = false;
-    decoded.push(b'/');
+    text.push(b'/');
+    // Offsets within the decoded part; a path longer than u32::MAX bytes never gets here
+    // (hyper's head limits), and is refused rather than truncated if it did.
+    let offset = |len: usize| u32::try_from(len - raw_len).map_err(|_| PathError::InvalidChar);
     if !rest.is_empty() {
         let mut raw_segments = rest.split('/').peekable();
         while let Some(raw_segment) = raw_segments.next() {
@@ -186,26 +246,26 @@ pub fn normalize(raw_path: &str) -> Result<NormalizedPath, PathError> {
                 return Err(PathError::EmptySegment);
             }
             if !spans.is_empty() {
-                decoded.push(b'/');
+                text.push(b'/');
             }
-            let start = decoded.len();
-            decode_segment(raw_segment.as_bytes(), &mut decoded)?;
-            let segment = decoded.get(start..).unwrap_or_default();
+            let start = text.len();
+            decode_segment(raw_segment.as_bytes(), &mut text)?;
+            let segment = text.get(start..).unwrap_or_default();
             check_segment_shape(segment)?;
             if !segment.is_ascii() {
                 check_unicode_segment(segment)?;
             }
-            spans.push((start, decoded.len()));
+            spans.push((offset(start)?, offset(text.len())?));
         }
         if trailing_slash {
-            decoded.push(b'/');
+            text.push(b'/');
         }
     }
-    let decoded = String::from_utf8(decoded).map_err(|_| PathError::InvalidUtf8)?;
+    let text = String::from_utf8(text).map_err(|_| PathError::InvalidUtf8)?;
     Ok(NormalizedPath {
-        raw: raw_path.into(),
-        decoded: decoded.into_boxed_str(),
-        spans: spans.into_boxed_slice(),
+        text,
+        raw_len,
+        spans,
         trailing_slash,
     })
 }

@@ -37,17 +37,18 @@ use crate::webhook;
 use outcome::Known;
 pub use outcome::Outcome;
 
-/// Handles one request from `peer`.
+/// Handles one request from `peer` (over TLS when `tls`).
 pub async fn handle(
     shared: Arc<Shared>,
     mut req: Request<Incoming>,
     peer: SocketAddr,
+    tls: bool,
 ) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     shared.metrics.in_flight.inc();
     let snapshot = shared.snapshot.load_full();
     let line = record::Line::start(&mut req, &snapshot.config, peer.ip());
-    let outcome = run(&shared, &snapshot, req, peer).await;
+    let outcome = run(&shared, &snapshot, req, peer, tls).await;
     shared.metrics.in_flight.dec();
     Ok(record::record(&shared, &snapshot, outcome, line, started))
 }
@@ -58,6 +59,7 @@ async fn run(
     snapshot: &Arc<Snapshot>,
     req: Request<Incoming>,
     peer: SocketAddr,
+    tls: bool,
 ) -> Outcome {
     let config = &snapshot.config;
     if let Some(endpoint) = snapshot
@@ -113,7 +115,9 @@ async fn run(
         let request = send::Forwarding::new(&parts, body, route, snapshot, &admitted.facts, &auth);
         drop(admitted);
         let identity = session.as_deref().map(|s| &*s.headers);
-        request.send(parts, identity, peer.ip(), snapshot).await
+        request
+            .send(parts, identity, peer.ip(), tls, snapshot)
+            .await
     };
     Outcome::new(known, answer, set_cookies)
 }

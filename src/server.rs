@@ -26,7 +26,6 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::proxy::handle;
-use crate::request::ConnInfo;
 use crate::snapshot::Shared;
 
 pub mod flood;
@@ -50,7 +49,9 @@ pub async fn serve(
 
 /// Serves `listener` with `handler` for every request (the proxy, or the forward-auth
 /// authorizer), with the same connection limits; `tls`: use the public listener's TLS
-/// settings when configured.
+/// settings when configured. The handler is told the peer and whether its connection is
+/// TLS (passed along rather than stored in each request's extensions, which would cost
+/// three allocations per request).
 pub async fn serve_with<H, F>(
     listener: TcpListener,
     shared: Arc<Shared>,
@@ -59,7 +60,11 @@ pub async fn serve_with<H, F>(
     handler: H,
     tls: bool,
 ) where
-    H: Fn(Arc<Shared>, Request<Incoming>, std::net::SocketAddr) -> F + Copy + Send + Sync + 'static,
+    H: Fn(Arc<Shared>, Request<Incoming>, std::net::SocketAddr, bool) -> F
+        + Copy
+        + Send
+        + Sync
+        + 'static,
     F: std::future::Future<Output = Result<http::Response<crate::respond::Body>, Infallible>>
         + Send
         + 'static,
@@ -110,13 +115,12 @@ pub async fn serve_with<H, F>(
         let shared = shared.clone();
         tokio::spawn(async move {
             let _guard = guard;
-            let info = ConnInfo { tls: tls.is_some() };
+            let over_tls = tls.is_some();
             let progress = Arc::new(Progress::default());
             let metrics = shared.metrics.clone();
             let watched = progress.clone();
-            let service = service_fn(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(info);
-                let response = handler(shared.clone(), req, peer);
+            let service = service_fn(move |req: Request<Incoming>| {
+                let response = handler(shared.clone(), req, peer, over_tls);
                 let progress = watched.clone();
                 async move {
                     let response = response.await?;

@@ -362,3 +362,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn deep_paths_keep_every_segment_past_the_inline_ones() {
+    for depth in [11, 12, 13, 40] {
+        let segments: Vec<String> = (0..depth).map(|i| format!("s%41{i}")).collect();
+        let raw = format!("/{}/", segments.join("/"));
+        let path = normalize(&raw).unwrap();
+        assert_eq!(path.raw(), raw);
+        assert_eq!(path.segment_count(), depth);
+        let want: Vec<String> = (0..depth).map(|i| format!("sA{i}")).collect();
+        assert!(path.segments().eq(want.iter().map(String::as_str)));
+        assert!(path
+            .segments()
+            .rev()
+            .eq(want.iter().rev().map(String::as_str)));
+        assert_eq!(path.segment(depth - 1), Some(want[depth - 1].as_str()));
+        assert_eq!(path.segment(depth), None);
+        assert_eq!(path.decoded(), format!("/{}/", want.join("/")));
+        assert!(path.has_trailing_slash());
+    }
+}

@@ -23,7 +23,7 @@ use crate::body::RequestBody;
 use crate::config::Route;
 use crate::decision::{Auth, Decision, Reason};
 use crate::method_override::{self, ScannedBody, Verdict};
-use crate::request::{ConnInfo, Facts};
+use crate::request::Facts;
 use crate::respond::{self, Rendering};
 use crate::snapshot::Snapshot;
 use crate::upstream::UpstreamError;
@@ -90,6 +90,7 @@ impl<'c> Forwarding<'c> {
         mut parts: Parts,
         identity: Option<&[(http::HeaderName, http::HeaderValue)]>,
         peer: IpAddr,
+        tls: bool,
         snapshot: &Snapshot,
     ) -> Answer {
         let body = match self.body {
@@ -97,7 +98,6 @@ impl<'c> Forwarding<'c> {
             Err(answer) => return answer,
         };
         let route = self.route;
-        let tls = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.tls);
         // Only the protocols the route allows; `None` (no upgrade, or none allowed) forwards a
         // plain request, cleaned of `Upgrade`, `Connection` and `HTTP2-Settings`.
         let upgrade = tunnel::requested(&parts, &route.upgrades);
