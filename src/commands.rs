@@ -53,6 +53,19 @@ pub fn check(path: &Path) -> Result<ExitCode, CommandError> {
             failed = true;
         }
     }
+    if let Some(settings) = &config.assertion {
+        let signed = prometheus_client::metrics::counter::Counter::default();
+        match crate::assertion::Assertions::new(settings, None, signed, 0) {
+            Err(e) => {
+                eprintln!("  error: {e}");
+                failed = true;
+            }
+            Ok(a) if a.generated_keys() => eprintln!(
+                "  warning: assertion.keys: not set, so doorman generates its signing key at start; several replicas would each publish their own key and an application verifying against one replica's JWKS refuses the others' assertions: give every replica the same `keys` files (docs/assertion.md#several-replicas)"
+            ),
+            Ok(_) => {}
+        }
+    }
     for w in &config.warnings {
         eprintln!("  warning: {w}");
     }
