@@ -118,7 +118,12 @@ impl Assertions {
                 && now >= p.iat
                 && now - p.iat < self.lifetime / 2
         };
-        if let Some(hit) = slot.prepared.load().as_deref().and_then(|all| all.iter().find(fresh)) {
+        if let Some(hit) = slot
+            .prepared
+            .load()
+            .as_deref()
+            .and_then(|all| all.iter().find(fresh))
+        {
             return Some(self.attached(hit.value.clone()));
         }
         let audience = self.settings.audiences.get(upstream)?;
@@ -147,7 +152,12 @@ impl Assertions {
         slot.prepared.rcu(|old| {
             let mut all: Vec<Prepared> = old
                 .as_deref()
-                .map(|all| all.iter().filter(|p| p.upstream != upstream).cloned().collect())
+                .map(|all| {
+                    all.iter()
+                        .filter(|p| p.upstream != upstream)
+                        .cloned()
+                        .collect()
+                })
                 .unwrap_or_default();
             all.push(prepared.clone());
             Some(Arc::new(all))

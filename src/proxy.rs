@@ -75,7 +75,11 @@ async fn run(
         return Outcome::webhook(delivery, config);
     }
     if let Some(answer) = jwks::answer(&req, snapshot, shared.clock.now_unix()) {
-        return Outcome::new(Known::route(Arc::from("assertion-jwks")), answer, Vec::new());
+        return Outcome::new(
+            Known::route(Arc::from("assertion-jwks")),
+            answer,
+            Vec::new(),
+        );
     }
     let auth_started = Instant::now();
     let (parts, body) = req.into_parts();

@@ -205,7 +205,10 @@ mod tests {
             assert_eq!(key.jwk["kid"], key.kid.as_str());
             assert_eq!(key.sign(b"x").unwrap().len(), 64);
         }
-        assert!(pkcs8_der("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----").is_none());
+        assert!(
+            pkcs8_der("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----")
+                .is_none()
+        );
         assert!(pkcs8_der("nothing").is_none());
     }
 }

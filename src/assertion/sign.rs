@@ -49,7 +49,11 @@ pub struct Stamp<'a> {
 }
 
 /// The compact JWS of `identity` under `stamp`, signed with `key`.
-pub fn compact(key: &SigningKey, stamp: &Stamp<'_>, identity: &Identity) -> Result<String, KeyError> {
+pub fn compact(
+    key: &SigningKey,
+    stamp: &Stamp<'_>,
+    identity: &Identity,
+) -> Result<String, KeyError> {
     let claims = Claims {
         iss: stamp.issuer,
         aud: stamp.audience,

@@ -92,7 +92,9 @@ pub(super) fn compile_assertion(
         Err(_) => {
             p.err(
                 "assertion.header",
-                format!("{header_text:?} is not a header name; write it like \"X-Doorman-Assertion\""),
+                format!(
+                    "{header_text:?} is not a header name; write it like \"X-Doorman-Assertion\""
+                ),
             );
             HeaderName::from_static(DEFAULT_HEADER)
         }
