@@ -350,3 +350,33 @@ pub fn write_key(dir: &Path, name: &str, alg: Algorithm) -> PathBuf {
     std::fs::write(&path, pem).unwrap();
     path
 }
+
+#[tokio::test]
+async fn forward_auth_returns_the_assertion_with_the_identity_headers() {
+    let config = BASE_CONFIG.replace(
+        "shutdown_grace = \"2s\"\n",
+        "shutdown_grace = \"2s\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
+    );
+    let h = Harness::with_config(&format!(
+        "{config}\n[forward_auth]\nlisten = \"127.0.0.1:0\"\n[assertion]\n"
+    ))
+    .await;
+    let fa = Client::new(h.doorman.forward_auth_addr.expect("forward-auth listener"));
+    let req = fa
+        .request("GET", "/nginx")
+        .with_header("x-original-method", "GET")
+        .with_header("x-original-uri", "/dashboard")
+        .with_header("x-forwarded-host", "shop.test")
+        .with_header("x-forwarded-proto", "https")
+        .with_header("x-doorman-assertion", "forged")
+        .bearer(&token(&claims()));
+    let reply = fa.send(req).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.header("x-user-id"), Some("user_1"));
+    let jws = reply.header(HEADER).expect("the assertion").to_string();
+    let set = jwks(h.doorman.admin_addr, "/.well-known/jwks.json").await;
+    assert_eq!(
+        verify(&jws, &set, Algorithm::ES256, "app", NOW).unwrap()["sub"],
+        "user_1"
+    );
+}
