@@ -46,6 +46,7 @@ pub fn check(path: &Path) -> Result<ExitCode, CommandError> {
         }
     };
     let mut failed = false;
+    let mut warnings = config.warnings.len();
     // Local key sources are read now, so a bad key file is caught before deploying.
     if !matches!(config.clerk.keys, KeySource::JwksUrl(_)) {
         if let Err(e) = load_static(&config.clerk.keys) {
@@ -60,9 +61,12 @@ pub fn check(path: &Path) -> Result<ExitCode, CommandError> {
                 eprintln!("  error: {e}");
                 failed = true;
             }
-            Ok(a) if a.generated_keys() => eprintln!(
-                "  warning: assertion.keys: not set, so doorman generates its signing key at start; several replicas would each publish their own key and an application verifying against one replica's JWKS refuses the others' assertions: give every replica the same `keys` files (docs/assertion.md#several-replicas)"
-            ),
+            Ok(a) if a.generated_keys() => {
+                warnings += 1;
+                eprintln!(
+                    "  warning: assertion.keys: not set, so doorman generates its signing key at start; several replicas would each publish their own key and an application verifying against one replica's JWKS refuses the others' assertions: give every replica the same `keys` files (docs/assertion.md#several-replicas)"
+                );
+            }
             Ok(_) => {}
         }
     }
@@ -77,7 +81,7 @@ pub fn check(path: &Path) -> Result<ExitCode, CommandError> {
         config.source,
         config.routes.len(),
         config.upstreams.len(),
-        config.warnings.len()
+        warnings
     );
     Ok(ExitCode::SUCCESS)
 }
