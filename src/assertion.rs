@@ -205,3 +205,6 @@ impl Assertions {
         self.ring.generated()
     }
 }
+
+#[cfg(test)]
+mod tests;

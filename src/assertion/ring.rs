@@ -73,7 +73,8 @@ impl KeyRing {
             let mut retired = Vec::new();
             if let Some(prev) = previous.filter(|p| p.generated) {
                 let old = prev.state.load();
-                let until = now.saturating_add(keep);
+                // Long enough for what the previous settings signed.
+                let until = now.saturating_add(keep.max(prev.keep));
                 retired.extend(old.published().map(|key| Retired { key, until }));
             }
             State {

@@ -219,3 +219,6 @@ pub(super) fn compile_assertion(
         audiences,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -14,7 +14,7 @@ use doorman::app::{self, Options};
 use doorman::clock::ManualClock;
 use doorman::config::Config;
 use doorman::dev::echo::Echo;
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::{JwkSet, ThumbprintHash};
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
 
@@ -116,6 +116,14 @@ async fn es256_assertion_reaches_the_upstream_and_verifies_with_both_jwks() {
         serde_json::to_value(&public).unwrap()
     );
     assert_eq!(admin.keys.len(), 2, "the signing key and the next one");
+    for jwk in &admin.keys {
+        let thumbprint = jwk.thumbprint(ThumbprintHash::SHA256).unwrap();
+        assert_eq!(
+            jwk.common.key_id.as_deref(),
+            Some(thumbprint.as_str()),
+            "kid is the RFC 7638 thumbprint"
+        );
+    }
     let claims = verify(&jws, &public, Algorithm::ES256, "app", NOW).unwrap();
     assert_eq!(claims["iss"], "doorman");
     assert_eq!(claims["aud"], "app");
@@ -215,6 +223,8 @@ async fn eddsa_from_a_key_file_with_an_audience_override() {
     let jws = last_assertion(&h.echo);
     let set = jwks(h.doorman.admin_addr, "/.well-known/jwks.json").await;
     assert_eq!(set.keys.len(), 1, "a listed key only");
+    let thumbprint = set.keys[0].thumbprint(ThumbprintHash::SHA256).unwrap();
+    assert_eq!(kid_of(&jws), thumbprint);
     let claims = verify(&jws, &set, Algorithm::EdDSA, "https://app.internal", NOW).unwrap();
     assert_eq!(claims["sub"], "user_1");
     assert!(verify(&jws, &set, Algorithm::EdDSA, "app", NOW).is_err());
