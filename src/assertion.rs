@@ -110,11 +110,11 @@ impl Assertions {
     /// prepared one while it is fresh, else a new one. `None` only if signing failed (the
     /// request then goes without one, and the application refuses it).
     pub fn attach(&self, session: &Session, upstream: usize, now: i64) -> Option<Attached> {
-        let key = self.ring.signing(now);
+        let generation = self.ring.signing_generation(now);
         let slot = &session.assertions;
         let fresh = |p: &&Prepared| {
             p.upstream == upstream
-                && p.generation == key.generation
+                && p.generation == generation
                 && now >= p.iat
                 && now - p.iat < self.lifetime / 2
         };
@@ -127,6 +127,7 @@ impl Assertions {
             return Some(self.attached(hit.value.clone()));
         }
         let audience = self.settings.audiences.get(upstream)?;
+        let key = self.ring.signing(now);
         let stamp = sign::Stamp {
             issuer: &self.settings.issuer,
             audience,

@@ -115,14 +115,22 @@ impl KeyRing {
 
     /// The key that signs at `now`, rotating first when a rotation is due.
     pub fn signing(&self, now: i64) -> Arc<SigningKey> {
-        {
-            let state = self.state.load();
-            if state.rotates_at.is_none_or(|at| now < at) {
-                return state.signing.clone();
-            }
-        }
-        self.rotate(now);
+        self.rotate_if_due(now);
         self.state.load().signing.clone()
+    }
+
+    /// The [`SigningKey::generation`] of the key that signs at `now` (rotating first when
+    /// due), without taking a reference to it: the warm path's check.
+    pub fn signing_generation(&self, now: i64) -> u64 {
+        self.rotate_if_due(now);
+        self.state.load().signing.generation
+    }
+
+    fn rotate_if_due(&self, now: i64) {
+        let due = self.state.load().rotates_at.is_some_and(|at| now >= at);
+        if due {
+            self.rotate(now);
+        }
     }
 
     /// Every public key to publish at `now` (signing first), rotating first when due.
