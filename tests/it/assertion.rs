@@ -104,6 +104,9 @@ async fn es256_assertion_reaches_the_upstream_and_verifies_with_both_jwks() {
             "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.".parse().unwrap(),
         );
     }
+    // Naming it in `Connection` cannot make doorman drop its own.
+    req.headers_mut()
+        .insert("connection", "X-Doorman-Assertion".parse().unwrap());
     let reply = h.client.send(req).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let seen = h.echo.last().unwrap();
@@ -201,6 +204,29 @@ async fn warm_requests_reuse_the_assertion_until_half_its_lifetime() {
     // After its lifetime the first one is refused.
     let err = verify(&first, &set, Algorithm::ES256, "app", NOW + 60).unwrap_err();
     assert!(err.contains("expired"), "{err}");
+    assert!(h
+        .metrics()
+        .await
+        .contains("doorman_assertions_signed_total 2"));
+}
+
+#[tokio::test]
+async fn without_the_token_cache_every_request_gets_a_fresh_valid_assertion() {
+    let h = Harness::with_config(&config_with_sections(
+        "[cache]\nenabled = false\n[assertion]\n",
+    ))
+    .await;
+    let jwt = token(&claims());
+    let set = jwks(h.doorman.admin_addr, "/.well-known/jwks.json").await;
+    for _ in 0..2 {
+        let req = h.client.request("GET", "/dashboard").bearer(&jwt);
+        assert_eq!(h.client.send(req).await.status, 200);
+        let jws = last_assertion(&h.echo);
+        assert_eq!(
+            verify(&jws, &set, Algorithm::ES256, "app", NOW).unwrap()["sub"],
+            "user_1"
+        );
+    }
     assert!(h
         .metrics()
         .await
