@@ -2,7 +2,10 @@
 //! "Claim conditions"): one CEL condition evaluated on cached claims against the same check
 //! in a declarative TOML form (a JSON pointer and a comparison), the whole warm auth decision
 //! (facts + route + cached token + decide) on a route with a condition against one without,
-//! and the one-off cost per new token of keeping the claims as CEL values.
+//! and the one-off cost per new token of keeping the claims as CEL values. The signed
+//! identity assertion ("Signed identity assertion"): the warm request's token-to-upstream-head
+//! work (cached token, `forward::prepare`) with the session's prepared assertion attached
+//! against without it, the cached lookup alone, and signing one (a miss) per algorithm.
 //!
 //! `cargo bench --bench claims` (add `-- --quick` for a fast pass).
 
@@ -57,6 +60,7 @@ path = "/api/condition/**"
 respond = "api"
 permissions_all = ["view_project"]
 conditions = [{{ label = "budget_10k", cel = "claims.metadata.maxBudgetApproval >= 10000" }}]
+[assertion]
 "#
     );
     Config::parse(&text, "bench.toml", &|_| None).expect("bench config")
@@ -224,9 +228,103 @@ fn warm_path(c: &mut Criterion) {
     group.finish();
 }
 
+/// The warm request from its token to the upstream head, with and without the assertion;
+/// the cached lookup alone; one signature per algorithm (what a cache miss adds).
+fn assertion(c: &mut Criterion) {
+    use doorman::assertion::{sign, Assertions};
+    use doorman::config::assertion::Algorithm;
+    use prometheus_client::metrics::counter::Counter;
+
+    let key = SigningKey::generate_2048().expect("key");
+    let config = config(&key);
+    let store = KeyStore::new(&config.clerk, Arc::new(Metrics::new())).expect("key store");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    runtime.block_on(store.load()).expect("load keys");
+    let keys = store.current_keys().expect("keys");
+    let token = mint(&key, KID, &claims()).expect("mint");
+    let verified =
+        verify_with_keys(&token, &keys, &config.clerk.verify, 1_000_000, 16 * 1024).expect("ok");
+    let cache = TokenCache::new(&CacheSettings::default(), 5);
+    cache.insert(
+        &token,
+        Arc::new(session_for(&verified, &config)),
+        Validity::of(&verified),
+        &keys,
+        SystemClock.now_unix(),
+    );
+    let settings = config.assertion.clone().expect("[assertion]");
+    let now = SystemClock.now_unix();
+    let assertions = Assertions::new(&settings, None, Counter::default(), now).expect("keys");
+    let authorization = HeaderValue::from_str(&format!("Bearer {token}")).expect("header");
+    let peer = std::net::IpAddr::from([203, 0, 113, 7]);
+    let request = |authorization: &HeaderValue| {
+        let (parts, ()) = http::Request::builder()
+            .uri("/api/plain/42")
+            .header("host", "app.example")
+            .header("accept", "application/json")
+            .header("authorization", authorization.clone())
+            .body(())
+            .expect("request")
+            .into_parts();
+        parts
+    };
+    let mut group = c.benchmark_group("assertion");
+    for attach in [false, true] {
+        let name = if attach {
+            "warm_with_cached_assertion"
+        } else {
+            "warm_without_assertion"
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut parts = request(&authorization);
+                let Authenticated { session, .. } = ready(authenticate(
+                    &parts.headers,
+                    &config,
+                    &store,
+                    Some(&cache),
+                    &SystemClock,
+                    "__session",
+                ));
+                let session = session.expect("cached session");
+                if attach {
+                    let now = SystemClock.now_unix();
+                    if let Some(a) = assertions.attach(&session, 0, now) {
+                        parts.extensions.insert(a);
+                    }
+                }
+                doorman::forward::prepare(&mut parts, Some(&session.headers), peer, false, &config);
+                parts
+            })
+        });
+    }
+    let session = Arc::new(session_for(&verified, &config));
+    assertions.attach(&session, 0, now).expect("signed");
+    group.bench_function("cached_lookup_only", |b| {
+        b.iter(|| assertions.attach(black_box(&session), 0, SystemClock.now_unix()))
+    });
+    let identity = session.identity.clone();
+    for alg in [Algorithm::Es256, Algorithm::EdDsa] {
+        let key = doorman::assertion::keys::SigningKey::generate(alg).expect("key");
+        let stamp = sign::Stamp {
+            issuer: "doorman",
+            audience: "app",
+            iat: now,
+            lifetime: 60,
+        };
+        group.bench_function(format!("sign_miss_{}", alg.as_str()), |b| {
+            b.iter(|| sign::compact(&key, black_box(&stamp), &identity).expect("signed"))
+        });
+    }
+    group.finish();
+}
+
 fn all(c: &mut Criterion) {
     single_conditions(c);
     warm_path(c);
+    assertion(c);
 }
 
 criterion_group!(benches, all);

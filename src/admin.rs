@@ -1,4 +1,5 @@
-//! The admin listener: `/healthz`, `/readyz`, `/metrics`. Never served on the public one.
+//! The admin listener: `/healthz`, `/readyz`, `/metrics` and, with `[assertion]`,
+//! `/.well-known/jwks.json`. Never served on the public one.
 //!
 //! `/healthz` answers 200 while the process runs. `/readyz` answers 200 only when a config
 //! is loaded, signing keys are usable and shutdown has not begun; otherwise 503 with a JSON
@@ -63,6 +64,17 @@ async fn answer(
     }
     let resp = match req.uri().path() {
         "/healthz" => text(StatusCode::OK, "ok\n", "text/plain"),
+        crate::assertion::ADMIN_JWKS_PATH => {
+            let snapshot = state.shared.snapshot.load();
+            match &snapshot.assertions {
+                Some(a) => a.jwks_response(state.shared.clock.now_unix()),
+                None => text(
+                    StatusCode::NOT_FOUND,
+                    "no [assertion] configured\n",
+                    "text/plain",
+                ),
+            }
+        }
         "/readyz" => readiness(&state),
         "/metrics" => {
             let snapshot = state.shared.snapshot.load();

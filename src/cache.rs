@@ -54,6 +54,8 @@ pub struct Session {
     pub identity: Arc<Identity>,
     /// Identity header names and values, prepared once (see `identity::identity_headers`).
     pub headers: Box<[(HeaderName, HeaderValue)]>,
+    /// The signed assertions prepared for this session (`[assertion]`; empty when off).
+    pub assertions: crate::assertion::Slot,
 }
 
 /// The time claims of a verified token that bound how long its verification holds.

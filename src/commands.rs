@@ -46,11 +46,28 @@ pub fn check(path: &Path) -> Result<ExitCode, CommandError> {
         }
     };
     let mut failed = false;
+    let mut warnings = config.warnings.len();
     // Local key sources are read now, so a bad key file is caught before deploying.
     if !matches!(config.clerk.keys, KeySource::JwksUrl(_)) {
         if let Err(e) = load_static(&config.clerk.keys) {
             eprintln!("  error: clerk: {e}");
             failed = true;
+        }
+    }
+    if let Some(settings) = &config.assertion {
+        let signed = prometheus_client::metrics::counter::Counter::default();
+        match crate::assertion::Assertions::new(settings, None, signed, 0) {
+            Err(e) => {
+                eprintln!("  error: {e}");
+                failed = true;
+            }
+            Ok(a) if a.generated_keys() => {
+                warnings += 1;
+                eprintln!(
+                    "  warning: assertion.keys: not set, so doorman generates its signing key at start; several replicas would each publish their own key and an application verifying against one replica's JWKS refuses the others' assertions: give every replica the same `keys` files (docs/assertion.md#several-replicas)"
+                );
+            }
+            Ok(_) => {}
         }
     }
     for w in &config.warnings {
@@ -64,7 +81,7 @@ pub fn check(path: &Path) -> Result<ExitCode, CommandError> {
         config.source,
         config.routes.len(),
         config.upstreams.len(),
-        config.warnings.len()
+        warnings
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@
 //! resolved upstream indexes, a pre-built route matcher. Every problem is reported at once
 //! ([`error`]). Nothing here does network I/O; key files are read by the key stage.
 
+pub mod assertion;
 pub mod compile;
 pub mod error;
 pub mod forward_auth;
@@ -70,6 +71,8 @@ pub struct Config {
     pub hash: String,
     /// `[forward_auth]`: the authorization listener for other proxies, when configured.
     pub forward_auth: Option<forward_auth::ForwardAuth>,
+    /// `[assertion]`: the signed identity for upstreams, when configured.
+    pub assertion: Option<assertion::Assertion>,
 }
 
 /// `[server]`.

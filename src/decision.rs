@@ -61,6 +61,8 @@ pub enum Decision {
     /// The session endpoint's answer (200 with the caller's identity), built by
     /// `proxy::session` itself.
     Session,
+    /// The assertion JWKS on `[assertion] jwks_path` (200), built by `proxy` itself.
+    Jwks,
     /// A Clerk webhook delivery, answered by doorman itself: `result` as counted, and the
     /// reason it was refused (`None`: accepted, 204).
     Webhook {
@@ -72,7 +74,7 @@ pub enum Decision {
 impl Decision {
     /// Every `decision` label of `doorman_requests_total`: each [`Decision::label`], and
     /// [`UPSTREAM_ERROR`] for forwarded requests whose upstream failed.
-    pub const LABELS: [&'static str; 12] = [
+    pub const LABELS: [&'static str; 13] = [
         "forward",
         "redirect_sign_in",
         "redirect_handshake",
@@ -84,6 +86,7 @@ impl Decision {
         "unavailable",
         "webhook",
         "session",
+        "jwks",
         UPSTREAM_ERROR,
     ];
 
@@ -101,13 +104,14 @@ impl Decision {
             Decision::Unavailable { .. } => "unavailable",
             Decision::Webhook { .. } => "webhook",
             Decision::Session => "session",
+            Decision::Jwks => "jwks",
         }
     }
 
     /// The stable reason id, or `""` for a plain forward.
     pub fn reason(&self) -> &'static str {
         match self {
-            Decision::Forward | Decision::Session => "",
+            Decision::Forward | Decision::Session | Decision::Jwks => "",
             Decision::Handshake { reason } => reason.as_str(),
             Decision::RedirectSignIn { reason }
             | Decision::Unauthorized { reason }

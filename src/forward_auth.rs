@@ -182,7 +182,19 @@ async fn decide_and_answer(
     let known = Known::decided(route, shadow, &auth, events, auth_started);
     let answer = if decision == Decision::Forward {
         let identity = session.as_deref().map_or(&[][..], |s| &*s.headers);
-        let response = answer::allowed(call.dialect, identity, &config.headers);
+        // The signed assertion for the route's upstream goes back with the identity headers.
+        let attached = match (&snapshot.assertions, &session) {
+            (Some(a), Some(s)) => a.attach(s, route.upstream, shared.clock.now_unix()),
+            _ => None,
+        };
+        let response = match attached {
+            Some(a) => {
+                let mut all = identity.to_vec();
+                all.push((a.name, a.value));
+                answer::allowed(call.dialect, &all, &config.headers)
+            }
+            None => answer::allowed(call.dialect, identity, &config.headers),
+        };
         Answer::new(Decision::Forward, response)
     } else {
         let mut refusal = admitted.refuse(decision, handshake, config);

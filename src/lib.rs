@@ -28,6 +28,7 @@
 pub(crate) mod access_log;
 pub(crate) mod admin;
 pub mod app;
+pub mod assertion;
 pub mod authn;
 pub(crate) mod body;
 pub mod cache;

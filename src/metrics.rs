@@ -63,6 +63,8 @@ pub struct Metrics {
     pub revocation_sync_errors: Counter,
     /// `doorman_onboarding_data_missing_total{user_type, field}` (issue 13).
     pub onboarding_data_missing: Family<TypeField, Counter>,
+    /// `doorman_assertions_signed_total`: identity assertions signed (`[assertion]`).
+    pub assertions_signed: Counter,
 }
 
 /// Buckets for whole requests and upstream calls: 100 µs to 30 s.
@@ -230,6 +232,12 @@ impl Metrics {
             "Claims an onboarding marked complete lacked ([claims.onboarding_requires]), by field",
             onboarding_data_missing.clone(),
         );
+        let assertions_signed = Counter::default();
+        registry.register(
+            "doorman_assertions_signed",
+            "Identity assertions signed (a warm request reuses its session's)",
+            assertions_signed.clone(),
+        );
         let handshakes = Family::<ResultLabel, Counter>::default();
         registry.register(
             "doorman_handshakes",
@@ -305,6 +313,7 @@ impl Metrics {
             revocations_active,
             revocation_sync_errors,
             onboarding_data_missing,
+            assertions_signed,
         }
     }
 

@@ -15,6 +15,7 @@
 //! A reload in the middle of a request never mixes two configs: the snapshot is loaded once.
 
 pub mod admit;
+pub mod jwks;
 pub mod outcome;
 pub mod record;
 pub mod send;
@@ -75,6 +76,13 @@ async fn run(
         let delivery = webhook::handle(endpoint, req, &sinks).await;
         return Outcome::webhook(delivery, config);
     }
+    if let Some(answer) = jwks::answer(&req, snapshot, shared.clock.now_unix()) {
+        return Outcome::new(
+            Known::route(Arc::from("assertion-jwks")),
+            answer,
+            Vec::new(),
+        );
+    }
     let auth_started = Instant::now();
     let (parts, body) = req.into_parts();
     let admitted = match admit::admit(&parts, config) {
@@ -114,6 +122,13 @@ async fn run(
     } else {
         let request = send::Forwarding::new(&parts, body, route, snapshot, &admitted.facts, &auth);
         drop(admitted);
+        let mut parts = parts;
+        if let (Some(assertions), Some(session)) = (&snapshot.assertions, &session) {
+            let now = shared.clock.now_unix();
+            if let Some(attached) = assertions.attach(session, route.upstream, now) {
+                parts.extensions.insert(attached);
+            }
+        }
         let identity = session.as_deref().map(|s| &*s.headers);
         request
             .send(parts, identity, peer.ip(), tls, snapshot)

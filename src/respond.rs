@@ -98,7 +98,7 @@ pub fn respond(decision: &Decision, r: &Rendering<'_>, config: &Config) -> Respo
         // Malformed requests get the API answer: there is no page to show them.
         Decision::BadRequest { reason } => refusal(*reason, false),
         // Answered by `proxy::session` with the identity; never rendered from the value.
-        Decision::Session => refusal(Reason::Internal, false),
+        Decision::Session | Decision::Jwks => refusal(Reason::Internal, false),
         Decision::Webhook { refused: None, .. } => {
             let mut resp = Response::new(full(Bytes::new()));
             *resp.status_mut() = StatusCode::NO_CONTENT;

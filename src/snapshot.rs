@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::assertion::Assertions;
 use crate::authn::exchange::Exchanger;
 use crate::cache::{spawn_sweeper, TokenCache};
 use crate::clock::Clock;
@@ -36,6 +37,8 @@ pub struct Snapshot {
     pub webhook: Option<Endpoint>,
     /// The public listener's TLS settings, when `[server] tls_cert` is set.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The signed identity assertion, when `[assertion]` is configured.
+    pub assertions: Option<Arc<Assertions>>,
 }
 
 /// The route name of requests refused before routing (400).
@@ -63,6 +66,8 @@ pub enum BuildError {
     Upstream(String),
     #[error("Clerk handshake: {0}")]
     Handshake(String),
+    #[error("{0}")]
+    Assertion(#[from] crate::assertion::keys::KeyError),
 }
 
 /// Builds the run-time state for `config`. With a `previous` snapshot (a reload), keys and
@@ -121,6 +126,15 @@ pub async fn build_snapshot(
         }
         None => None,
     };
+    let assertions = match &config.assertion {
+        Some(settings) => Some(Arc::new(Assertions::new(
+            settings,
+            previous.and_then(|p| p.assertions.as_deref()),
+            metrics.assertions_signed.clone(),
+            clock.now_unix(),
+        )?)),
+        None => None,
+    };
     Ok(Snapshot {
         config,
         upstreams,
@@ -130,6 +144,7 @@ pub async fn build_snapshot(
         exchanger,
         webhook,
         tls,
+        assertions,
     })
 }
 

@@ -210,9 +210,11 @@ pub fn session_for(claims: &VerifiedClaims, config: &Config) -> Session {
     let mut headers = identity_headers(&identity, &config.headers);
     headers.extend(claim_headers(&claims.payload, &config.headers.claims));
     let headers = headers.into_boxed_slice();
+    let assertions = crate::assertion::Slot::new(&identity, config.assertion.is_some());
     Session {
         identity: Arc::new(identity),
         headers,
+        assertions,
     }
 }
 

@@ -59,6 +59,7 @@ fn session(user: &str) -> Arc<Session> {
             HeaderValue::from_str(user).unwrap(),
         )]
         .into_boxed_slice(),
+        assertions: Default::default(),
     })
 }
 

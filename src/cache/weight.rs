@@ -49,7 +49,12 @@ pub(super) fn entry_weight(token: &str, session: &Session) -> usize {
         + 2 * 16 // two Arc headers
         + 16 // index slot
         + 4; // free-list slot
-    token.len() + identity + headers + blocks * ALLOCATION_OVERHEAD + FIXED
+    token.len()
+        + identity
+        + headers
+        + session.assertions.reserved()
+        + blocks * ALLOCATION_OVERHEAD
+        + FIXED
 }
 
 /// What one heap block costs beyond its size, on average (malloc header and rounding).

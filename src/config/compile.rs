@@ -104,7 +104,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
     let clerk = compile_clerk(raw.clerk.as_ref(), &mut p);
     let redirects = compile_redirects(&raw.redirects, &mut p);
     let claims = compile_claims(&raw.claims, &mut p);
-    let headers = compile_headers(&raw.headers, &mut p);
+    let mut headers = compile_headers(&raw.headers, &mut p);
     let limits = compile_limits(&raw.limits, &mut p);
     let cache = compile_cache(&raw.cache, &mut p);
     let upstreams = compile_upstreams(&raw.upstreams, &mut p);
@@ -163,6 +163,12 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
     let forward_auth =
         super::forward_auth::compile_forward_auth(raw.forward_auth.as_ref(), &server, &mut p);
     let session = session::compile_session(raw.session.as_ref(), webhooks.as_ref(), &mut p);
+    let assertion = super::assertion::compile_assertion(
+        raw.assertion.as_ref(),
+        &upstreams,
+        &mut headers,
+        &mut p,
+    );
     let revocation =
         checks::compile_revocation(&raw.revocation, clerk.verify.clock_skew_secs, &mut p);
     lints::lint_raw(&raw, &mut p);
@@ -195,6 +201,7 @@ pub fn compile(raw: RawConfig, source: &str) -> Result<Config, ConfigError> {
         source: source.to_string(),
         hash: String::new(),
         forward_auth,
+        assertion,
     };
     checks::warn_about(&config, &mut p);
     config.warnings = p.warnings;

@@ -61,6 +61,9 @@ pub fn resolve_relative(config: &mut Config, base: &Path) {
             fix(ca);
         }
     }
+    if let Some(assertion) = config.assertion.as_mut() {
+        assertion.keys.iter_mut().for_each(fix);
+    }
 }
 
 #[cfg(test)]

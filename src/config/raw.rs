@@ -45,6 +45,8 @@ pub struct RawConfig {
     pub users: RawUsers,
     /// `[session]`: the front end's session endpoint (off without it).
     pub session: Option<RawSession>,
+    /// `[assertion]`: the signed identity assertion (off without it).
+    pub assertion: Option<super::assertion::RawAssertion>,
     /// The role catalog: role name → the permissions it grants. Documentation that
     /// `doorman check` verifies routes against; the token's claims still decide.
     #[serde(default)]

@@ -5,6 +5,8 @@
 mod support;
 
 mod admin;
+mod assertion;
+mod assertion_config;
 mod cache;
 mod claim_headers;
 mod clerk_oracle;
