@@ -11,9 +11,10 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde_json::{Map, Value};
 
-use crate::token::json::from_slice_strict;
+use crate::token::payload::Payload;
+use crate::token::raw::Raw;
+use crate::token::strict::check_strict;
 use crate::token::TokenError;
 
 /// Default ceiling on a token's length in bytes (Clerk's whole cookie limit is 4 KiB).
@@ -34,7 +35,7 @@ const REFUSED_HEADER_FIELDS: [&str; 5] = ["crit", "jku", "x5u", "jwk", "x5c"];
 pub struct ParsedToken {
     kid: Option<String>,
     category: Option<String>,
-    payload: Map<String, Value>,
+    payload: Payload,
     signing_input: String,
     signature: Vec<u8>,
 }
@@ -63,19 +64,15 @@ impl ParsedToken {
         let header_json = decode_part(header_b64)?;
         let payload_json = decode_part(payload_b64)?;
         let signature = decode_part(signature_b64)?;
-        let header = json_object(&header_json)?;
-        let payload = json_object(&payload_json)?;
+        let header = Header::parse(&header_json)?;
+        let payload = Payload::parse(payload_json).ok_or(TokenError::Malformed)?;
 
-        check_header(&header)?;
-        let kid = match header.get("kid") {
+        header.check()?;
+        let kid = match header.kid {
             None => None,
-            Some(Value::String(kid)) => Some(kid.clone()),
-            Some(_) => return Err(TokenError::Malformed),
+            Some(kid) => Some(kid.as_str().ok_or(TokenError::Malformed)?.into_owned()),
         };
-        let category = match header.get("cat") {
-            Some(Value::String(cat)) => Some(cat.clone()),
-            _ => None,
-        };
+        let category = header.cat.and_then(Raw::as_str).map(|cat| cat.into_owned());
         let signing_input_len = header_b64.len() + 1 + payload_b64.len();
         Ok(ParsedToken {
             kid,
@@ -97,13 +94,13 @@ impl ParsedToken {
     }
 
     /// The decoded, **unverified** payload.
-    pub fn payload(&self) -> &Map<String, Value> {
+    pub fn payload(&self) -> &Payload {
         &self.payload
     }
 
-    /// Moves the payload out (leaving it empty), for a verifier done with the token.
-    pub(crate) fn take_payload(&mut self) -> Map<String, Value> {
-        std::mem::take(&mut self.payload)
+    /// Moves the payload out, for a verifier done with the token.
+    pub(crate) fn into_payload(self) -> Payload {
+        self.payload
     }
 
     /// `base64url(header) "." base64url(payload)`: the bytes the signature covers.
@@ -135,35 +132,58 @@ fn decode_part(part: &str) -> Result<Vec<u8>, TokenError> {
         .map_err(|_| TokenError::Malformed)
 }
 
-fn json_object(bytes: &[u8]) -> Result<Map<String, Value>, TokenError> {
-    match from_slice_strict(bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(TokenError::Malformed),
-    }
+/// The JOSE header fields doorman reads, borrowed from the strictly checked header text;
+/// every other field is allowed and ignored (its value was still checked strictly).
+#[derive(Default)]
+struct Header<'a> {
+    typ: Option<Raw<'a>>,
+    alg: Option<Raw<'a>>,
+    kid: Option<Raw<'a>>,
+    cat: Option<Raw<'a>>,
+    refused: bool,
 }
 
-fn check_header(header: &Map<String, Value>) -> Result<(), TokenError> {
-    match header.get("typ") {
-        None => {}
-        Some(Value::String(typ)) if typ == "JWT" => {}
-        Some(_) => return Err(TokenError::TokenType),
-    }
-    match header.get("alg") {
-        Some(Value::String(alg)) if alg == "RS256" => {}
-        _ => return Err(TokenError::BadAlgorithm),
-    }
-    if REFUSED_HEADER_FIELDS
-        .iter()
-        .any(|f| header.contains_key(*f))
-    {
-        return Err(TokenError::Malformed);
-    }
-    match header.get("cat") {
-        None => Ok(()),
-        Some(Value::String(cat)) if cat == CATEGORY_SESSION || cat == CATEGORY_NO_INFORMATION => {
-            Ok(())
+impl<'a> Header<'a> {
+    /// One strict JSON object without duplicate keys at any depth, else `Malformed`.
+    fn parse(bytes: &'a [u8]) -> Result<Header<'a>, TokenError> {
+        check_strict(bytes).map_err(|_| TokenError::Malformed)?;
+        let text = std::str::from_utf8(bytes).map_err(|_| TokenError::Malformed)?;
+        let root = Raw::new(text);
+        if !root.is_object() {
+            return Err(TokenError::Malformed);
         }
-        Some(_) => Err(TokenError::TokenType),
+        let mut header = Header::default();
+        for (key, value) in root.members() {
+            match &*key {
+                "typ" => header.typ = Some(value),
+                "alg" => header.alg = Some(value),
+                "kid" => header.kid = Some(value),
+                "cat" => header.cat = Some(value),
+                name if REFUSED_HEADER_FIELDS.contains(&name) => header.refused = true,
+                _ => {}
+            }
+        }
+        Ok(header)
+    }
+
+    fn check(&self) -> Result<(), TokenError> {
+        match self.typ.map(Raw::as_str) {
+            None => {}
+            Some(Some(typ)) if typ == "JWT" => {}
+            Some(_) => return Err(TokenError::TokenType),
+        }
+        match self.alg.and_then(Raw::as_str) {
+            Some(alg) if alg == "RS256" => {}
+            _ => return Err(TokenError::BadAlgorithm),
+        }
+        if self.refused {
+            return Err(TokenError::Malformed);
+        }
+        match self.cat.map(Raw::as_str) {
+            None => Ok(()),
+            Some(Some(cat)) if cat == CATEGORY_SESSION || cat == CATEGORY_NO_INFORMATION => Ok(()),
+            Some(_) => Err(TokenError::TokenType),
+        }
     }
 }
 
