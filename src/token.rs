@@ -17,6 +17,7 @@ pub mod payload;
 pub mod raw;
 mod self_test;
 mod strict;
+mod tape;
 pub mod verify;
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use base64::Engine;
 use crate::token::payload::Payload;
 use crate::token::raw::Raw;
 use crate::token::strict::check_strict;
+use crate::token::tape;
 use crate::token::TokenError;
 
 /// Default ceiling on a token's length in bytes (Clerk's whole cookie limit is 4 KiB).
@@ -64,15 +65,10 @@ impl ParsedToken {
         let header_json = decode_part(header_b64)?;
         let payload_json = decode_part(payload_b64)?;
         let signature = decode_part(signature_b64)?;
-        let header = Header::parse(&header_json)?;
+        // Both JSON documents are checked before any header rule (a malformed payload is
+        // `Malformed` whatever the header says).
         let payload = Payload::parse(payload_json).ok_or(TokenError::Malformed)?;
-
-        header.check()?;
-        let kid = match header.kid {
-            None => None,
-            Some(kid) => Some(kid.as_str().ok_or(TokenError::Malformed)?.into_owned()),
-        };
-        let category = header.cat.and_then(Raw::as_str).map(|cat| cat.into_owned());
+        let (kid, category) = read_header(&header_json)?;
         let signing_input_len = header_b64.len() + 1 + payload_b64.len();
         Ok(ParsedToken {
             kid,
@@ -132,59 +128,50 @@ fn decode_part(part: &str) -> Result<Vec<u8>, TokenError> {
         .map_err(|_| TokenError::Malformed)
 }
 
-/// The JOSE header fields doorman reads, borrowed from the strictly checked header text;
-/// every other field is allowed and ignored (its value was still checked strictly).
-#[derive(Default)]
-struct Header<'a> {
-    typ: Option<Raw<'a>>,
-    alg: Option<Raw<'a>>,
-    kid: Option<Raw<'a>>,
-    cat: Option<Raw<'a>>,
-    refused: bool,
-}
-
-impl<'a> Header<'a> {
-    /// One strict JSON object without duplicate keys at any depth, else `Malformed`.
-    fn parse(bytes: &'a [u8]) -> Result<Header<'a>, TokenError> {
-        check_strict(bytes).map_err(|_| TokenError::Malformed)?;
-        let text = std::str::from_utf8(bytes).map_err(|_| TokenError::Malformed)?;
-        let root = Raw::new(text);
-        if !root.is_object() {
-            return Err(TokenError::Malformed);
-        }
-        let mut header = Header::default();
-        for (key, value) in root.members() {
-            match &*key {
-                "typ" => header.typ = Some(value),
-                "alg" => header.alg = Some(value),
-                "kid" => header.kid = Some(value),
-                "cat" => header.cat = Some(value),
-                name if REFUSED_HEADER_FIELDS.contains(&name) => header.refused = true,
-                _ => {}
-            }
-        }
-        Ok(header)
-    }
-
-    fn check(&self) -> Result<(), TokenError> {
-        match self.typ.map(Raw::as_str) {
-            None => {}
-            Some(Some(typ)) if typ == "JWT" => {}
-            Some(_) => return Err(TokenError::TokenType),
-        }
-        match self.alg.and_then(Raw::as_str) {
-            Some(alg) if alg == "RS256" => {}
-            _ => return Err(TokenError::BadAlgorithm),
-        }
-        if self.refused {
-            return Err(TokenError::Malformed);
-        }
-        match self.cat.map(Raw::as_str) {
-            None => Ok(()),
-            Some(Some(cat)) if cat == CATEGORY_SESSION || cat == CATEGORY_NO_INFORMATION => Ok(()),
-            Some(_) => Err(TokenError::TokenType),
+/// Checks the JOSE header (strict JSON object, then rules 3–7 of [`ParsedToken::parse`]) and
+/// returns its `kid` and `cat`. Fields are read typed from the header text; every other
+/// field is allowed and ignored (its value was still checked strictly).
+fn read_header(bytes: &[u8]) -> Result<(Option<String>, Option<String>), TokenError> {
+    check_strict(bytes).map_err(|_| TokenError::Malformed)?;
+    let text = std::str::from_utf8(bytes).map_err(|_| TokenError::Malformed)?;
+    let nodes = tape::build(text).ok_or(TokenError::Malformed)?;
+    let root = Raw::root(text, &nodes).filter(|root| root.is_object());
+    let root = root.ok_or(TokenError::Malformed)?;
+    let (mut typ, mut alg, mut kid, mut cat, mut refused) = (None, None, None, None, false);
+    for (key, value) in root.members() {
+        match &*key {
+            "typ" => typ = Some(value),
+            "alg" => alg = Some(value),
+            "kid" => kid = Some(value),
+            "cat" => cat = Some(value),
+            name if REFUSED_HEADER_FIELDS.contains(&name) => refused = true,
+            _ => {}
         }
     }
+    match typ.map(Raw::as_str) {
+        None => {}
+        Some(Some(typ)) if typ == "JWT" => {}
+        Some(_) => return Err(TokenError::TokenType),
+    }
+    match alg.and_then(Raw::as_str) {
+        Some(alg) if alg == "RS256" => {}
+        _ => return Err(TokenError::BadAlgorithm),
+    }
+    if refused {
+        return Err(TokenError::Malformed);
+    }
+    let category = match cat.map(Raw::as_str) {
+        None => None,
+        Some(Some(cat)) if cat == CATEGORY_SESSION || cat == CATEGORY_NO_INFORMATION => {
+            Some(cat.into_owned())
+        }
+        Some(_) => return Err(TokenError::TokenType),
+    };
+    let kid = match kid {
+        None => None,
+        Some(kid) => Some(kid.as_str().ok_or(TokenError::Malformed)?.into_owned()),
+    };
+    Ok((kid, category))
 }
 
 #[cfg(test)]

@@ -21,23 +21,27 @@ const PAIRWISE_KEYS: usize = 16;
 /// duplicate object key anywhere.
 pub(crate) fn check_strict(bytes: &[u8]) -> Result<(), serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    (&mut de).deserialize_any(Strict)?;
+    let mut keys = Vec::new();
+    (&mut de).deserialize_any(Strict { keys: &mut keys })?;
     de.end()
 }
 
-/// Validates one value (and everything inside it), producing nothing.
-#[derive(Clone, Copy)]
-struct Strict;
+/// Validates one value (and everything inside it), producing nothing. `keys` is one stack
+/// shared by all objects: each object's keys sit above those of the objects around it, and
+/// are dropped when it closes (one allocation per document, not per object).
+struct Strict<'k, 'de> {
+    keys: &'k mut Vec<Cow<'de, str>>,
+}
 
-impl<'de> DeserializeSeed<'de> for Strict {
+impl<'de> DeserializeSeed<'de> for Strict<'_, 'de> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(Strict)
+        deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Strict {
+impl<'de> Visitor<'de> for Strict<'_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -78,29 +82,39 @@ impl<'de> Visitor<'de> for Strict {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(Strict)
+        deserializer.deserialize_any(self)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Strict)?.is_some() {}
+        while seq
+            .next_element_seed(Strict {
+                keys: &mut *self.keys,
+            })?
+            .is_some()
+        {}
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut keys: Vec<Cow<'de, str>> = Vec::new();
+        let base = self.keys.len();
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            if keys.len() < PAIRWISE_KEYS && keys.contains(&key) {
+            let mine = self.keys.get(base..).unwrap_or_default();
+            if mine.len() < PAIRWISE_KEYS && mine.contains(&key) {
                 return Err(de::Error::custom("duplicate object key"));
             }
-            keys.push(key);
-            map.next_value_seed(Strict)?;
+            self.keys.push(key);
+            map.next_value_seed(Strict {
+                keys: &mut *self.keys,
+            })?;
         }
-        if keys.len() > PAIRWISE_KEYS {
-            keys.sort_unstable();
-            if keys.windows(2).any(|pair| pair[0] == pair[1]) {
+        let mine = self.keys.get_mut(base..).unwrap_or_default();
+        if mine.len() > PAIRWISE_KEYS {
+            mine.sort_unstable();
+            if mine.windows(2).any(|pair| pair[0] == pair[1]) {
                 return Err(de::Error::custom("duplicate object key"));
             }
         }
+        self.keys.truncate(base);
         Ok(())
     }
 }

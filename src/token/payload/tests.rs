@@ -59,15 +59,15 @@ fn agree(doc: &[u8]) {
             );
         }
     }
-    let keys: Vec<&str> = payload.keys().collect();
-    let mut keys_sorted = keys.clone();
+    let keys: Vec<String> = payload.keys().map(|k| k.into_owned()).collect();
+    let mut keys_sorted: Vec<&str> = keys.iter().map(String::as_str).collect();
     keys_sorted.sort_unstable();
     let want: Vec<&str> = tree
         .as_object()
         .map(|m| m.keys().map(String::as_str).collect())
         .unwrap_or_default();
     assert_eq!(keys_sorted, want);
-    for key in keys {
+    for key in &keys {
         assert_eq!(payload.get(key).map(Raw::to_value).as_ref(), tree.get(key));
     }
     assert_eq!(payload.value(), &tree);
