@@ -130,7 +130,8 @@ impl<'a> Raw<'a> {
     fn key_is(self, wanted: &str) -> bool {
         match self.node() {
             Some(node) if !node.key_escaped => {
-                self.text.get(node.key.0 as usize..node.key.1 as usize) == Some(wanted)
+                node.key.1.saturating_sub(node.key.0) as usize == wanted.len()
+                    && self.text.get(node.key.0 as usize..node.key.1 as usize) == Some(wanted)
             }
             Some(_) => self.key().is_some_and(|key| key == wanted),
             None => false,
@@ -153,7 +154,7 @@ impl<'a> Raw<'a> {
         }
         let rest = pointer.strip_prefix('/')?;
         rest.split('/').try_fold(self, |target, token| {
-            let token: Cow<'_, str> = if token.contains('~') {
+            let token: Cow<'_, str> = if token.as_bytes().contains(&b'~') {
                 Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
             } else {
                 Cow::Borrowed(token)
@@ -172,7 +173,7 @@ impl<'a> Raw<'a> {
 /// The unescaped text of a JSON string literal, borrowed when it holds no escape.
 fn string_text(text: &str) -> Option<Cow<'_, str>> {
     let inner = text.strip_prefix('"')?.strip_suffix('"')?;
-    if inner.contains('\\') {
+    if inner.as_bytes().contains(&b'\\') {
         serde_json::from_str::<String>(text).ok().map(Cow::Owned)
     } else {
         Some(Cow::Borrowed(inner))
