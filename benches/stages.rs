@@ -12,6 +12,8 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use http::{HeaderMap, HeaderValue, Method, Request, Uri};
 use serde_json::{json, Value};
@@ -28,7 +30,7 @@ use doorman::metrics::Metrics;
 use doorman::path::normalize;
 use doorman::request::Facts;
 use doorman::token::claims::Identity;
-use doorman::token::{verify_with_keys, ParsedToken, VerifiedClaims};
+use doorman::token::{from_slice_strict, verify_with_keys, ParsedToken, VerifiedClaims};
 
 const KID: &str = "ins_bench";
 const ISSUER: &str = "https://clerk.bench.example";
@@ -109,6 +111,17 @@ fn verified(token: &str, keys: &KeySet, config: &Config) -> VerifiedClaims {
     verify_with_keys(token, keys, &config.clerk.verify, 1_000_000, 16 * 1024).expect("valid")
 }
 
+/// What parsing cost before the typed read (issue 16): decode the three parts and build a
+/// strict `Value` tree of header and payload. Kept for a same-run comparison with
+/// `verify/parse_only`.
+fn tree_parse(token: &str) -> Option<(Value, Value, Vec<u8>)> {
+    let mut parts = token.split('.');
+    let mut decode = || URL_SAFE_NO_PAD.decode(parts.next()?).ok();
+    let header = from_slice_strict(&decode()?).ok()?;
+    let payload = from_slice_strict(&decode()?).ok()?;
+    Some((header, payload, decode()?))
+}
+
 /// Polls a future that never waits (a cache hit) to completion.
 fn ready<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
@@ -182,6 +195,9 @@ fn verification(c: &mut Criterion, key: &SigningKey, f: &Fixture) {
     });
     group.bench_function("parse_only", |b| {
         b.iter(|| ParsedToken::parse(black_box(&f.token), 16 * 1024))
+    });
+    group.bench_function("parse_tree_baseline", |b| {
+        b.iter(|| tree_parse(black_box(&f.token)))
     });
     group.bench_function("uncached_to_session", |b| {
         b.iter(|| {

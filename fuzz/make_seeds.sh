@@ -4,7 +4,7 @@
 #   fuzz/make_seeds.sh                      # uses target/release/doorman (cargo build --release)
 #   DOORMAN=/path/to/doorman fuzz/make_seeds.sh
 # Copy them into the working corpus (gitignored) with:
-#   for t in token_parse token_verify claims path_normalize config_parse; do
+#   for t in token_parse token_verify claims path_normalize config_parse payload_differential; do
 #     mkdir -p fuzz/corpus/$t && cp fuzz/seeds/$t/* fuzz/corpus/$t/; done
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -17,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"   # `doorman token` reads no config from here
 
 rm -rf "$seeds"
-mkdir -p "$seeds"/{token_parse,token_verify,claims,path_normalize,config_parse}
+mkdir -p "$seeds"/{token_parse,token_verify,claims,path_normalize,config_parse,payload_differential}
 
 # --- token_parse: the Clerk SDK fixture JWTs, minted tokens, unsigned hostile headers --------
 for f in "$fixtures"/*.jwt; do
@@ -86,5 +86,17 @@ name = "any"
 path = "/*"
 access = "public"
 TOML
+
+# --- payload_differential: a Clerk v2 payload and the hostile shapes the strict read refuses ---
+pd="$seeds/payload_differential"
+printf '%s' '{"iss":"https://clerk.example","sub":"user_1","sid":"sess_1","exp":4000000000,"iat":1,"nbf":1,"v":2,"fea":"o:projects,u:x,o:reports","o":{"id":"org_1","slg":"acme","rol":"admin","per":"read,manage","fpm":"3,1"},"metadata":{"userType":"freelancer","roles":[{"name":"member","permissions":["view_project"]}],"featureFlags":{"beta":true}}}' > "$pd/clerk_v2"
+printf '%s' '{"sub":"a","s\u0075b":"b"}' > "$pd/escaped_dup"
+printf '%s' '{"o":{"per":"a","fpm":"1","fpm":"3"}}' > "$pd/nested_dup_o"
+printf '%s' '{"metadata":{"roles":["a"],"roles":["admin"]}}' > "$pd/nested_dup_metadata"
+printf '%s' '{"exp":1e999,"iat":18446744073709551616,"nbf":1.0}' > "$pd/numbers"
+printf '%s' '{"sub":"\ud800","k":"\ud83d\ude00"}' > "$pd/surrogates"
+printf '%s' '{"sub":"a"} x' > "$pd/trailing"
+printf '%s' '{"a/b":{"m~n":[1,{"k":true}]},"":{"":null}}' > "$pd/pointer_escapes"
+{ printf '{"a":'; printf '[%.0s' $(seq 127); printf ']%.0s' $(seq 127); printf '}'; } > "$pd/deep"
 
 find "$seeds" -type f | wc -l

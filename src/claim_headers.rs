@@ -15,6 +15,8 @@ use base64::Engine;
 use http::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 
+use crate::token::Payload;
+
 /// One `[headers.claims]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimHeader {
@@ -23,13 +25,14 @@ pub struct ClaimHeader {
     pub pointer: String,
 }
 
-/// The claim headers `payload` yields, in config order.
+/// The claim headers `payload` yields, in config order (each claim read as a tree of that
+/// claim only).
 pub fn claim_headers<'a>(
-    payload: &'a Value,
+    payload: &'a Payload,
     headers: &'a [ClaimHeader],
 ) -> impl Iterator<Item = (HeaderName, HeaderValue)> + 'a {
     headers.iter().filter_map(|h| {
-        let value = header_value(payload.pointer(&h.pointer)?)?;
+        let value = header_value(&payload.pointer(&h.pointer)?.to_value())?;
         Some((h.name.clone(), value))
     })
 }

@@ -266,8 +266,7 @@ fn rules_of(
                 signature: Some(signature),
                 now,
             };
-            let payload = Value::Object(parsed.payload().clone());
-            token_rules::token_rules(&payload, &ctx, config)
+            token_rules::token_rules(parsed.payload().value(), &ctx, config)
         }
     }
 }
@@ -329,7 +328,7 @@ fn claims_from_payload(payload: &Value) -> Result<VerifiedClaims, TokenError> {
         } else {
             SessionStatus::Active
         },
-        payload: payload.clone(),
+        payload: payload.clone().into(),
     })
 }
 

@@ -13,7 +13,11 @@ pub mod extract;
 mod json;
 pub mod org;
 pub mod parse;
+pub mod payload;
+pub mod raw;
 mod self_test;
+mod strict;
+mod tape;
 pub mod verify;
 
 #[cfg(test)]
@@ -22,7 +26,11 @@ pub(crate) mod testkit;
 pub use claims::{validate_pointer, Activity, ClaimPointers, Identity};
 pub use error::TokenError;
 pub use extract::{cookie_value, extract_token, TokenSource, DEFAULT_SESSION_COOKIE};
+/// The tree builder the typed payload read is checked against (tests, fuzz targets, benches).
+#[doc(hidden)]
+pub use json::from_slice_strict;
 pub use parse::{ParsedToken, CATEGORY_NO_INFORMATION, CATEGORY_SESSION, DEFAULT_MAX_TOKEN_BYTES};
+pub use payload::Payload;
 pub use self_test::{install_crypto_provider, self_test};
 pub use verify::{SessionStatus, VerifiedClaims, VerifyOptions, DEFAULT_CLOCK_SKEW_SECS};
 

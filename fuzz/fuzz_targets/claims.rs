@@ -49,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
         exp: payload.get("exp").and_then(Value::as_i64).unwrap_or(0),
         version,
         status: if selector & 2 == 0 { SessionStatus::Active } else { SessionStatus::Pending },
-        payload,
+        payload: payload.into(),
     };
     let sets = identity::pointer_sets();
     let pointers = &sets[usize::from(selector >> 2) % sets.len()];

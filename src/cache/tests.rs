@@ -118,7 +118,7 @@ fn the_expiry_rule_is_the_verifiers_rule_at_every_boundary() {
         exp,
         version: 2,
         status: SessionStatus::Active,
-        payload: json!({}),
+        payload: json!({}).into(),
     };
     for skew in [0u64, 1, 5, 60] {
         for offset in -3..=3 {

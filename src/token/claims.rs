@@ -11,11 +11,11 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use crate::condition::ClaimData;
 
 use crate::token::org::{string_array, Organization};
+use crate::token::payload::Payload;
+use crate::token::raw::Raw;
 use crate::token::VerifiedClaims;
 
 /// Where the custom claims live in the payload (`[claims]` in the config), as RFC 6901
@@ -142,20 +142,22 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Reads the identity out of verified claims. Never fails: unreadable claims grant nothing.
+    /// Reads the identity out of verified claims, typed from the payload's text (a tree of
+    /// the whole payload is built only when a route has conditions). Never fails: unreadable
+    /// claims grant nothing.
     pub fn from_claims(claims: &VerifiedClaims, pointers: &ClaimPointers) -> Identity {
         let payload = &claims.payload;
         let at = |pointer: &Option<String>| pointer.as_deref().and_then(|p| payload.pointer(p));
 
-        let org = Organization::from_payload(payload, claims.version);
+        let org = Organization::from_claims(payload, claims.version);
         let (mut roles, role_permissions) = roles_claim(at(&pointers.roles)).unwrap_or_default();
         let mut permissions = string_array(at(&pointers.permissions)).unwrap_or_default();
         permissions.extend(role_permissions);
         permissions.extend(org.permissions);
         let (onboarding_status, mut onboarding_complete) = onboarding(pointers, at);
         let user_type = at(&pointers.user_type)
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+            .and_then(Raw::as_str)
+            .map(|t| t.into_owned());
         let onboarding_missing = if onboarding_complete {
             missing_onboarding_data(pointers, user_type.as_deref(), payload)
         } else {
@@ -181,7 +183,7 @@ impl Identity {
             onboarding_missing,
             claims: pointers
                 .keep_payload
-                .then(|| Arc::new(ClaimData::new(payload))),
+                .then(|| Arc::new(ClaimData::new(payload.value()))),
         }
     }
 
@@ -202,7 +204,7 @@ impl Identity {
 fn missing_onboarding_data(
     pointers: &ClaimPointers,
     user_type: Option<&str>,
-    payload: &Value,
+    payload: &Payload,
 ) -> Vec<String> {
     let Some(user_type) = user_type else {
         return Vec::new();
@@ -213,9 +215,9 @@ fn missing_onboarding_data(
         .filter(|(t, _)| t == user_type)
         .flat_map(|(_, required)| required)
         .filter(|p| match payload.pointer(p) {
-            None | Some(Value::Null) => true,
-            Some(Value::String(s)) => s.is_empty(),
-            Some(_) => false,
+            None => true,
+            Some(value) if value.is_null() => true,
+            Some(value) => value.as_str().is_some_and(|s| s.is_empty()),
         })
         .cloned()
         .collect()
@@ -226,42 +228,41 @@ fn missing_onboarding_data(
 /// Elements are strings or `{"name": string, "permissions"?: [string, …]}`; anything else
 /// (a number, an object without a string `name`, `permissions` not an array of strings)
 /// makes the whole claim contribute nothing.
-fn roles_claim(value: Option<&Value>) -> Option<(Vec<String>, Vec<String>)> {
-    let Some(Value::Array(items)) = value else {
-        return None;
-    };
+fn roles_claim(value: Option<Raw<'_>>) -> Option<(Vec<String>, Vec<String>)> {
+    let items = value.filter(|v| v.is_array())?;
     let (mut names, mut permissions) = (Vec::new(), Vec::new());
-    for item in items {
-        match item {
-            Value::String(name) => names.push(name.clone()),
-            Value::Object(role) => {
-                names.push(role.get("name")?.as_str()?.to_owned());
-                if let Some(granted) = role.get("permissions") {
-                    permissions.extend(string_array(Some(granted))?);
-                }
+    for item in items.elements() {
+        if let Some(name) = item.as_str() {
+            names.push(name.into_owned());
+        } else if item.is_object() {
+            names.push(item.get("name")?.as_str()?.into_owned());
+            if let Some(granted) = item.get("permissions") {
+                permissions.extend(string_array(Some(granted))?);
             }
-            _ => return None,
+        } else {
+            return None;
         }
     }
     Some((names, permissions))
 }
 
-fn enabled_flags(value: Option<&Value>) -> Vec<String> {
-    let Some(Value::Object(flags)) = value else {
-        return Vec::new();
-    };
-    // serde_json's map iterates in key order, so the result is already sorted.
-    flags
-        .iter()
-        .filter(|(name, enabled)| !name.is_empty() && **enabled == Value::Bool(true))
-        .map(|(name, _)| name.clone())
-        .collect()
+/// Names of the members that are literally `true`, sorted (keys are unique: the payload
+/// was checked strictly).
+fn enabled_flags(value: Option<Raw<'_>>) -> Vec<String> {
+    let mut names: Vec<String> = value
+        .into_iter()
+        .flat_map(Raw::members)
+        .filter(|(name, enabled)| !name.is_empty() && enabled.as_bool() == Some(true))
+        .map(|(name, _)| name.into_owned())
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 /// `(status, complete)`: no pointer configured → complete; missing value → incomplete.
 fn onboarding<'a>(
     pointers: &ClaimPointers,
-    at: impl Fn(&Option<String>) -> Option<&'a Value>,
+    at: impl Fn(&Option<String>) -> Option<Raw<'a>>,
 ) -> (Option<String>, bool) {
     if pointers.onboarding_status.is_none() {
         return (None, true);
@@ -272,19 +273,31 @@ fn onboarding<'a>(
             .iter()
             .any(|v| v == value)
     };
-    match at(&pointers.onboarding_status) {
-        Some(Value::String(status)) => (Some(status.clone()), listed(status)),
-        Some(Value::Bool(done)) => (Some(done.to_string()), *done && listed("true")),
-        _ => (None, false),
+    let Some(value) = at(&pointers.onboarding_status) else {
+        return (None, false);
+    };
+    if let Some(status) = value.as_str() {
+        let complete = listed(&status);
+        (Some(status.into_owned()), complete)
+    } else if let Some(done) = value.as_bool() {
+        (Some(done.to_string()), done && listed("true"))
+    } else {
+        (None, false)
     }
 }
 
-fn activity(configured: bool, value: Option<&Value>) -> Activity {
+fn activity(configured: bool, value: Option<Raw<'_>>) -> Activity {
+    if !configured {
+        return Activity::Active;
+    }
     match value {
-        _ if !configured => Activity::Active,
-        None | Some(Value::Null) | Some(Value::Bool(true)) => Activity::Active,
-        Some(Value::Bool(false)) => Activity::Inactive,
-        Some(_) => Activity::Invalid,
+        None => Activity::Active,
+        Some(value) if value.is_null() => Activity::Active,
+        Some(value) => match value.as_bool() {
+            Some(true) => Activity::Active,
+            Some(false) => Activity::Inactive,
+            None => Activity::Invalid,
+        },
     }
 }
 

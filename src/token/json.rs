@@ -13,7 +13,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 /// Parses `bytes` as one JSON value (nothing after it but whitespace), refusing duplicate keys.
-pub(crate) fn from_slice_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+pub fn from_slice_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = (&mut de).deserialize_any(StrictVisitor)?;
     de.end()?;

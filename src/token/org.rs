@@ -28,7 +28,10 @@
 //! missing masks grant nothing; surplus masks are ignored; a wrong-typed claim contributes
 //! nothing.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::token::payload::Payload;
+use crate::token::raw::Raw;
 
 /// The active organization as the token states it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,17 +45,23 @@ pub struct Organization {
 }
 
 impl Organization {
-    /// The organization claims of a verified payload of claims `version` (1 or 2).
+    /// The organization claims of a verified payload tree of claims `version` (1 or 2).
     pub fn from_payload(payload: &Value, version: u8) -> Organization {
-        match (version, payload.as_object()) {
-            (2, Some(claims)) => from_v2(claims),
-            (_, Some(claims)) => from_v1(claims),
-            (_, None) => Organization::default(),
+        Organization::from_claims(&Payload::from_value(payload.clone()), version)
+    }
+
+    /// The organization claims of a verified payload of claims `version` (1 or 2), read
+    /// typed from its text.
+    pub fn from_claims(payload: &Payload, version: u8) -> Organization {
+        if version == 2 {
+            from_v2(payload)
+        } else {
+            from_v1(payload)
         }
     }
 }
 
-fn from_v1(claims: &Map<String, Value>) -> Organization {
+fn from_v1(claims: &Payload) -> Organization {
     Organization {
         id: non_empty_string(claims.get("org_id")),
         slug: non_empty_string(claims.get("org_slug")),
@@ -61,14 +70,16 @@ fn from_v1(claims: &Map<String, Value>) -> Organization {
     }
 }
 
-fn from_v2(claims: &Map<String, Value>) -> Organization {
-    let Some(Value::Object(org)) = claims.get("o") else {
+fn from_v2(claims: &Payload) -> Organization {
+    let Some(org) = claims.get("o").filter(|o| o.is_object()) else {
         return Organization::default();
     };
-    let permissions = match (claims.get("fea"), org.get("per"), org.get("fpm")) {
-        (Some(Value::String(fea)), Some(Value::String(per)), Some(Value::String(fpm))) => {
-            feature_permissions(fea, per, fpm)
-        }
+    let permissions = match (
+        claims.get("fea").and_then(Raw::as_str),
+        org.get("per").and_then(Raw::as_str),
+        org.get("fpm").and_then(Raw::as_str),
+    ) {
+        (Some(fea), Some(per), Some(fpm)) => feature_permissions(&fea, &per, &fpm),
         _ => Vec::new(),
     };
     Organization {
@@ -151,21 +162,19 @@ fn bit(limbs: &[u32], index: usize) -> bool {
         .is_some_and(|limb| (limb >> (index % 32)) & 1 == 1)
 }
 
-fn non_empty_string(value: Option<&Value>) -> Option<String> {
-    match value {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    }
+fn non_empty_string(value: Option<Raw<'_>>) -> Option<String> {
+    value
+        .and_then(Raw::as_str)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.into_owned())
 }
 
 /// An array of strings; any other shape (or any non-string element) is `None`.
-pub(crate) fn string_array(value: Option<&Value>) -> Option<Vec<String>> {
-    let Some(Value::Array(items)) = value else {
-        return None;
-    };
+pub(crate) fn string_array(value: Option<Raw<'_>>) -> Option<Vec<String>> {
+    let items = value.filter(|v| v.is_array())?;
     items
-        .iter()
-        .map(|item| item.as_str().map(str::to_owned))
+        .elements()
+        .map(|item| item.as_str().map(|s| s.into_owned()))
         .collect()
 }
 

@@ -11,9 +11,11 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde_json::{Map, Value};
 
-use crate::token::json::from_slice_strict;
+use crate::token::payload::Payload;
+use crate::token::raw::Raw;
+use crate::token::strict::check_strict;
+use crate::token::tape;
 use crate::token::TokenError;
 
 /// Default ceiling on a token's length in bytes (Clerk's whole cookie limit is 4 KiB).
@@ -34,7 +36,7 @@ const REFUSED_HEADER_FIELDS: [&str; 5] = ["crit", "jku", "x5u", "jwk", "x5c"];
 pub struct ParsedToken {
     kid: Option<String>,
     category: Option<String>,
-    payload: Map<String, Value>,
+    payload: Payload,
     signing_input: String,
     signature: Vec<u8>,
 }
@@ -63,19 +65,10 @@ impl ParsedToken {
         let header_json = decode_part(header_b64)?;
         let payload_json = decode_part(payload_b64)?;
         let signature = decode_part(signature_b64)?;
-        let header = json_object(&header_json)?;
-        let payload = json_object(&payload_json)?;
-
-        check_header(&header)?;
-        let kid = match header.get("kid") {
-            None => None,
-            Some(Value::String(kid)) => Some(kid.clone()),
-            Some(_) => return Err(TokenError::Malformed),
-        };
-        let category = match header.get("cat") {
-            Some(Value::String(cat)) => Some(cat.clone()),
-            _ => None,
-        };
+        // Both JSON documents are checked before any header rule (a malformed payload is
+        // `Malformed` whatever the header says).
+        let payload = Payload::parse(payload_json).ok_or(TokenError::Malformed)?;
+        let (kid, category) = read_header(&header_json)?;
         let signing_input_len = header_b64.len() + 1 + payload_b64.len();
         Ok(ParsedToken {
             kid,
@@ -97,13 +90,13 @@ impl ParsedToken {
     }
 
     /// The decoded, **unverified** payload.
-    pub fn payload(&self) -> &Map<String, Value> {
+    pub fn payload(&self) -> &Payload {
         &self.payload
     }
 
-    /// Moves the payload out (leaving it empty), for a verifier done with the token.
-    pub(crate) fn take_payload(&mut self) -> Map<String, Value> {
-        std::mem::take(&mut self.payload)
+    /// Moves the payload out, for a verifier done with the token.
+    pub(crate) fn into_payload(self) -> Payload {
+        self.payload
     }
 
     /// `base64url(header) "." base64url(payload)`: the bytes the signature covers.
@@ -135,36 +128,50 @@ fn decode_part(part: &str) -> Result<Vec<u8>, TokenError> {
         .map_err(|_| TokenError::Malformed)
 }
 
-fn json_object(bytes: &[u8]) -> Result<Map<String, Value>, TokenError> {
-    match from_slice_strict(bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(TokenError::Malformed),
+/// Checks the JOSE header (strict JSON object, then rules 3–7 of [`ParsedToken::parse`]) and
+/// returns its `kid` and `cat`. Fields are read typed from the header text; every other
+/// field is allowed and ignored (its value was still checked strictly).
+fn read_header(bytes: &[u8]) -> Result<(Option<String>, Option<String>), TokenError> {
+    check_strict(bytes).map_err(|_| TokenError::Malformed)?;
+    let text = std::str::from_utf8(bytes).map_err(|_| TokenError::Malformed)?;
+    let nodes = tape::build(text).ok_or(TokenError::Malformed)?;
+    let root = Raw::root(text, &nodes).filter(|root| root.is_object());
+    let root = root.ok_or(TokenError::Malformed)?;
+    let (mut typ, mut alg, mut kid, mut cat, mut refused) = (None, None, None, None, false);
+    for (key, value) in root.members() {
+        match &*key {
+            "typ" => typ = Some(value),
+            "alg" => alg = Some(value),
+            "kid" => kid = Some(value),
+            "cat" => cat = Some(value),
+            name if REFUSED_HEADER_FIELDS.contains(&name) => refused = true,
+            _ => {}
+        }
     }
-}
-
-fn check_header(header: &Map<String, Value>) -> Result<(), TokenError> {
-    match header.get("typ") {
+    match typ.map(Raw::as_str) {
         None => {}
-        Some(Value::String(typ)) if typ == "JWT" => {}
+        Some(Some(typ)) if typ == "JWT" => {}
         Some(_) => return Err(TokenError::TokenType),
     }
-    match header.get("alg") {
-        Some(Value::String(alg)) if alg == "RS256" => {}
+    match alg.and_then(Raw::as_str) {
+        Some(alg) if alg == "RS256" => {}
         _ => return Err(TokenError::BadAlgorithm),
     }
-    if REFUSED_HEADER_FIELDS
-        .iter()
-        .any(|f| header.contains_key(*f))
-    {
+    if refused {
         return Err(TokenError::Malformed);
     }
-    match header.get("cat") {
-        None => Ok(()),
-        Some(Value::String(cat)) if cat == CATEGORY_SESSION || cat == CATEGORY_NO_INFORMATION => {
-            Ok(())
+    let category = match cat.map(Raw::as_str) {
+        None => None,
+        Some(Some(cat)) if cat == CATEGORY_SESSION || cat == CATEGORY_NO_INFORMATION => {
+            Some(cat.into_owned())
         }
-        Some(_) => Err(TokenError::TokenType),
-    }
+        Some(_) => return Err(TokenError::TokenType),
+    };
+    let kid = match kid {
+        None => None,
+        Some(kid) => Some(kid.as_str().ok_or(TokenError::Malformed)?.into_owned()),
+    };
+    Ok((kid, category))
 }
 
 #[cfg(test)]

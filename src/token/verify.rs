@@ -7,9 +7,9 @@
 //! so hostile values cannot overflow or panic. Nothing here reads a claim before the signature
 //! has verified, and nothing here logs.
 
-use serde_json::{Map, Value};
-
 use crate::keys::VerifyKey;
+use crate::token::payload::Payload;
+use crate::token::raw::Raw;
 use crate::token::{ParsedToken, TokenError};
 
 /// Clerk's default allowed clock skew, in seconds.
@@ -60,8 +60,9 @@ pub struct VerifiedClaims {
     /// Claims version: 1 (no `v`) or 2.
     pub version: u8,
     pub status: SessionStatus,
-    /// The whole payload (a JSON object), for custom claims and organization claims.
-    pub payload: Value,
+    /// The whole payload (a JSON object), for custom claims and organization claims: read
+    /// typed from its text, or as a tree with [`Payload::value`].
+    pub payload: Payload,
 }
 
 impl VerifiedClaims {
@@ -88,35 +89,38 @@ impl ParsedToken {
         opts: &VerifyOptions,
         now_unix: i64,
     ) -> Result<VerifiedClaims, TokenError> {
-        self.verify_with(key, opts, now_unix, |claims| Value::Object(claims.clone()))
+        let mut verified = self.verify_with(key, opts, now_unix)?;
+        verified.payload = self.payload().clone();
+        Ok(verified)
     }
 
     /// [`verify`](Self::verify) for a token not needed afterwards: the payload moves into the
-    /// result instead of being deep-copied (the proxy's path: one JSON tree per token, not two).
+    /// result instead of being copied (the proxy's path).
     pub fn into_verified(
-        mut self,
+        self,
         key: &VerifyKey,
         opts: &VerifyOptions,
         now_unix: i64,
     ) -> Result<VerifiedClaims, TokenError> {
-        let mut verified = self.verify_with(key, opts, now_unix, |_| Value::Null)?;
-        verified.payload = Value::Object(self.take_payload());
+        let mut verified = self.verify_with(key, opts, now_unix)?;
+        verified.payload = self.into_payload();
         Ok(verified)
     }
 
+    /// The checks, reading each claim typed from the payload's text; the result's payload
+    /// is left empty for the caller to fill.
     fn verify_with(
         &self,
         key: &VerifyKey,
         opts: &VerifyOptions,
         now_unix: i64,
-        payload: impl FnOnce(&Map<String, Value>) -> Value,
     ) -> Result<VerifiedClaims, TokenError> {
         if !key.verify(self.signing_input(), self.signature()) {
             return Err(TokenError::BadSignature);
         }
         let claims = self.payload();
-        let sub = match claims.get("sub") {
-            Some(Value::String(sub)) if !sub.is_empty() => sub,
+        let sub = match claims.get("sub").and_then(Raw::as_str) {
+            Some(sub) if !sub.is_empty() => sub,
             _ => return Err(TokenError::Claims),
         };
         if sub.starts_with("mch_") {
@@ -137,12 +141,12 @@ impl ParsedToken {
         if iat.is_some_and(|iat| iat > latest) {
             return Err(TokenError::IssuedInFuture);
         }
-        match claims.get("iss") {
-            Some(Value::String(iss)) if *iss == opts.issuer => {}
+        match claims.get("iss").and_then(Raw::as_str) {
+            Some(iss) if iss == opts.issuer => {}
             _ => return Err(TokenError::BadIssuer),
         }
-        let sid = match claims.get("sid") {
-            Some(Value::String(sid)) if !sid.is_empty() => sid,
+        let sid = match claims.get("sid").and_then(Raw::as_str) {
+            Some(sid) if !sid.is_empty() => sid,
             _ => return Err(TokenError::MissingSession),
         };
         let status = session_status(claims.get("sts"))?;
@@ -158,42 +162,42 @@ impl ParsedToken {
             },
         };
         Ok(VerifiedClaims {
-            sub: sub.clone(),
-            sid: sid.clone(),
+            sub: sub.into_owned(),
+            sid: sid.into_owned(),
             iat,
             nbf,
             exp,
             version,
             status,
-            payload: payload(claims),
+            payload: Payload::empty(),
         })
     }
 }
 
 /// `Ok(None)` when absent; an integer JSON number in i64 range, else `Claims` (strings,
 /// floats, booleans and `null` never count as "absent").
-fn integer_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, TokenError> {
+fn integer_claim(claims: &Payload, name: &str) -> Result<Option<i64>, TokenError> {
     match claims.get(name) {
         None => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or(TokenError::Claims),
-        Some(_) => Err(TokenError::Claims),
+        Some(n) => n.as_i64().map(Some).ok_or(TokenError::Claims),
     }
 }
 
-fn check_authorized_party(azp: Option<&Value>, allowed: &[String]) -> Result<(), TokenError> {
+fn check_authorized_party(azp: Option<Raw<'_>>, allowed: &[String]) -> Result<(), TokenError> {
     if allowed.is_empty() {
         return Ok(());
     }
-    match azp {
-        Some(Value::String(azp)) if allowed.iter().any(|party| party == azp) => Ok(()),
+    match azp.and_then(Raw::as_str) {
+        Some(azp) if allowed.iter().any(|party| *party == azp) => Ok(()),
         _ => Err(TokenError::BadAuthorizedParty),
     }
 }
 
-fn session_status(sts: Option<&Value>) -> Result<SessionStatus, TokenError> {
-    match sts.map(|v| v.as_str()) {
-        None | Some(Some("active")) => Ok(SessionStatus::Active),
-        Some(Some("pending")) => Ok(SessionStatus::Pending),
+fn session_status(sts: Option<Raw<'_>>) -> Result<SessionStatus, TokenError> {
+    match sts.map(Raw::as_str) {
+        None => Ok(SessionStatus::Active),
+        Some(Some(sts)) if sts == "active" => Ok(SessionStatus::Active),
+        Some(Some(sts)) if sts == "pending" => Ok(SessionStatus::Pending),
         Some(_) => Err(TokenError::Claims),
     }
 }

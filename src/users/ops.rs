@@ -154,7 +154,7 @@ pub async fn get(
         exp: i64::MAX,
         version: 2,
         status: SessionStatus::Active,
-        payload: payload.clone(),
+        payload: payload.clone().into(),
     };
     let identity = Identity::from_claims(&claims, &config.claims);
     let mut out = format!(

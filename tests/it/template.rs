@@ -77,7 +77,7 @@ fn the_template_yields_every_claim_the_config_reads_within_clerks_size_advice() 
         exp: 0,
         version: 2,
         status: SessionStatus::Active,
-        payload,
+        payload: payload.into(),
     };
     let id = Identity::from_claims(&claims, &config.claims);
     assert_eq!(id.user_type.as_deref(), Some("vendor_company"));

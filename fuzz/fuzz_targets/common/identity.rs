@@ -133,7 +133,7 @@ fn org_model(payload: &Value, version: u8) -> (Option<String>, Option<String>, O
 /// Calls `Identity::from_claims` and checks it against the model. Returns the identity.
 pub fn check_identity(claims: &VerifiedClaims, pointers: &ClaimPointers) -> Identity {
     let id = Identity::from_claims(claims, pointers);
-    let payload = &claims.payload;
+    let payload = claims.payload.value();
 
     assert_eq!(id.user_id, claims.sub);
     assert_eq!(id.session_id, claims.sid);

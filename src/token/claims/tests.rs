@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::token::SessionStatus;
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub(super) fn pointers() -> ClaimPointers {
     ClaimPointers {
@@ -33,7 +33,7 @@ pub(super) fn verified(version: u8, extra: Value) -> VerifiedClaims {
         exp: 1_700_000_060,
         version,
         status: SessionStatus::Active,
-        payload,
+        payload: payload.into(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::tests::{identity, pointers, verified};
 use super::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[test]
 fn wrong_types_in_permissions_and_roles_grant_nothing() {

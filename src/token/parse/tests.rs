@@ -22,7 +22,7 @@ fn accepts_a_clerk_session_header() {
     ];
     for header in headers {
         let parsed = with_header(header).unwrap_or_else(|e| panic!("{header}: {e:?}"));
-        assert_eq!(parsed.payload().get("sub"), Some(&json!("user_1")));
+        assert_eq!(parsed.payload().value().get("sub"), Some(&json!("user_1")));
     }
     let parsed = with_header(headers[0]).unwrap();
     let debug = format!("{parsed:?}");

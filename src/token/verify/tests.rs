@@ -6,7 +6,7 @@ use crate::token::testkit::{
     check, keys, options, session_claims, token, with, without, ISSUER, NOW,
 };
 use crate::token::{verify_with_keys, DEFAULT_MAX_TOKEN_BYTES};
-use serde_json::json;
+use serde_json::{json, Value};
 
 type Outcome = Result<(), TokenError>;
 
