@@ -13,13 +13,6 @@ use crate::config::Respond;
 use crate::path::{normalize, NormalizedPath};
 use crate::reason::Reason;
 
-/// What the proxy knows about the connection a request came on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnInfo {
-    /// The client connected with TLS (HTTPS).
-    pub tls: bool,
-}
-
 /// What `decide` needs to know about a request.
 #[derive(Debug)]
 pub struct Facts<'a> {

@@ -15,7 +15,6 @@ use http::{header, HeaderMap, HeaderValue, Method, Request, Uri};
 use crate::config::forward_auth::ForwardAuth;
 use crate::config::IdentityHeaders;
 use crate::reason::Reason;
-use crate::request::ConnInfo;
 
 /// How the calling proxy describes the original request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +180,6 @@ impl Original {
         head.uri = uri;
         head.version = http::Version::HTTP_11;
         head.headers = headers;
-        head.extensions.insert(ConnInfo { tls: self.https });
         Ok(head)
     }
 }
