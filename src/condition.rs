@@ -139,7 +139,7 @@ impl Condition {
             return Err(Failure::NoClaims);
         };
         let mut context = Context::with_env(Arc::clone(&self.env));
-        context.add_variable_from_value(VARIABLE, claims.value().clone());
+        context.set_variable_resolver(claims);
         match self.program.execute(&context) {
             Ok(Value::Bool(true)) => Ok(()),
             Ok(Value::Bool(false)) => Err(Failure::False),

@@ -1,32 +1,49 @@
 //! The claims a condition reads, converted from JSON to CEL values once per verified token
-//! and kept with the cached session, so a warm request evaluates without converting.
+//! and kept with the cached session, so a warm request evaluates without converting: an
+//! evaluation lends them to the interpreter through a [`VariableResolver`] rather than
+//! binding a copy (binding a `Value` deep-converts the whole payload on every call).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use cel::common::value::{CowVal, Val};
+use cel::context::VariableResolver;
 use cel::objects::{Key, Map};
 use cel::Value;
+
+use super::VARIABLE;
 
 /// A token payload as CEL sees it. Integers that fit `i64` are CEL `int` (so
 /// `claims.metadata.maxBudgetApproval >= 10000` compares ints), larger ones `uint`, other
 /// numbers `double`. `Debug` never prints the values.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct ClaimData {
-    value: Value,
+    value: Box<dyn Val>,
 }
+
+impl PartialEq for ClaimData {
+    fn eq(&self, other: &Self) -> bool {
+        self.value.equals(other.value.as_ref())
+    }
+}
+
+impl Eq for ClaimData {}
 
 impl ClaimData {
     /// Converts a verified payload.
     pub fn new(payload: &serde_json::Value) -> ClaimData {
-        ClaimData {
-            value: to_cel(payload),
-        }
+        // Only functions, types and opaque values fail to convert; JSON makes none of them.
+        let value = Box::<dyn Val>::try_from(to_cel(payload))
+            .unwrap_or_else(|_| Box::new(cel::common::types::CelNull));
+        ClaimData { value }
     }
+}
 
-    /// The payload as one CEL map.
-    pub fn value(&self) -> &Value {
-        &self.value
+/// Resolves the variable `claims` to the kept values, borrowed.
+impl VariableResolver for ClaimData {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        (variable == VARIABLE).then(|| CowVal::Borrowed(self.value.as_ref()))
     }
 }
 
