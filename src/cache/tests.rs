@@ -274,6 +274,29 @@ fn the_byte_bound_holds_and_oversized_entries_are_refused() {
 }
 
 #[test]
+fn kept_claims_and_missing_onboarding_fields_count_against_the_byte_bound() {
+    let cache = TokenCache::new(&settings(1_000, 1 << 20), SKEW);
+    let keys = key_set();
+    cache.insert(&token(1), session("u"), validity(), &keys, NOW);
+    let plain = cache.occupancy().bytes;
+    let mut identity = (*session("u").identity).clone();
+    let metadata = json!({"bio": "b".repeat(2_000), "tags": ["a", "b", "c"]});
+    identity.claims = Some(Arc::new(crate::condition::ClaimData::new(
+        &json!({"sub": "u", "metadata": metadata}),
+    )));
+    identity.onboarding_missing = vec!["/metadata/freelancer/tier".to_owned()];
+    let base = session("u");
+    let with_claims = Arc::new(Session {
+        identity: Arc::new(identity),
+        headers: base.headers.clone(),
+        assertions: Default::default(),
+    });
+    cache.insert(&token(2), with_claims, validity(), &keys, NOW);
+    let second = cache.occupancy().bytes - plain;
+    assert!(second > plain + 2_000, "{plain} then {second}");
+}
+
+#[test]
 fn eviction_gives_recently_used_entries_a_second_chance() {
     // One shard of four: fill it, keep using token 0, then push four more tokens through.
     let cache = TokenCache::new(&settings(4, 1 << 20), SKEW);

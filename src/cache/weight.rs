@@ -28,7 +28,9 @@ pub(super) fn entry_weight(token: &str, session: &Session) -> usize {
         + optional
         + strings(&id.roles)
         + strings(&id.permissions)
-        + strings(&id.feature_flags);
+        + strings(&id.feature_flags)
+        + strings(&id.onboarding_missing)
+        + id.claims.as_ref().map_or(0, |c| c.bytes());
     // Each value owns its bytes plus a shared-buffer header.
     let headers = session
         .headers

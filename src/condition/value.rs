@@ -20,6 +20,8 @@ use super::VARIABLE;
 #[derive(Clone)]
 pub struct ClaimData {
     value: Box<dyn Val>,
+    /// About how many heap bytes `value` keeps alive, for the cache's byte budget.
+    bytes: usize,
 }
 
 impl PartialEq for ClaimData {
@@ -36,7 +38,32 @@ impl ClaimData {
         // Only functions, types and opaque values fail to convert; JSON makes none of them.
         let value = Box::<dyn Val>::try_from(to_cel(payload))
             .unwrap_or_else(|_| Box::new(cel::common::types::CelNull));
-        ClaimData { value }
+        ClaimData {
+            value,
+            bytes: heap_bytes(payload),
+        }
+    }
+
+    /// About how many heap bytes the converted claims keep alive (each value boxed with
+    /// the allocator's overhead, strings and keys with their bytes, map slots).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// A boxed CEL value with its allocation overhead, and one map slot (key, value, control).
+const NODE: usize = 48;
+const SLOT: usize = 48;
+
+fn heap_bytes(json: &serde_json::Value) -> usize {
+    NODE + match json {
+        serde_json::Value::String(s) => s.len(),
+        serde_json::Value::Array(items) => items.iter().map(|v| 16 + heap_bytes(v)).sum(),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .map(|(k, v)| SLOT + NODE + k.len() + heap_bytes(v))
+            .sum(),
+        _ => 0,
     }
 }
 
