@@ -152,24 +152,41 @@ async fn fifo_reuse_spreads_requests_over_every_pooled_connection() {
 
 /// An upstream that numbers its connections and answers by path: `/chunked` streams three
 /// chunks without a length, `/empty` is a 204, `/big` 256 KiB with a length, `/early`
-/// answers 200 before reading the request body; anything else a short body.
-async fn shaped_upstream() -> (Arc<Mutex<Vec<(usize, String)>>>, String) {
+/// answers 200 before reading the request body, and reads (drains) it only once `drain` is
+/// notified, so the answer is early by construction and the upstream never closes with
+/// unread data (which would reset the connection and could lose the answer in the kernel);
+/// anything else a short body.
+async fn shaped_upstream() -> (
+    Arc<Mutex<Vec<(usize, String)>>>,
+    String,
+    Arc<tokio::sync::Notify>,
+) {
     use http_body_util::{BodyExt, StreamBody};
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let served: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
-    let log = served.clone();
+    let drain = Arc::new(tokio::sync::Notify::new());
+    let (log, gate) = (served.clone(), drain.clone());
     tokio::spawn(async move {
         let mut next = 0;
         while let Ok((stream, _)) = listener.accept().await {
-            let (id, log) = (next, log.clone());
+            let (id, log, gate) = (next, log.clone(), gate.clone());
             next += 1;
             tokio::spawn(async move {
                 let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let log = log.clone();
+                    let (log, gate) = (log.clone(), gate.clone());
                     async move {
                         let path = req.uri().path().to_string();
                         log.lock().unwrap().push((id, path.clone()));
+                        if path == "/public/early" {
+                            let body = req.into_body();
+                            tokio::spawn(async move {
+                                gate.notified().await;
+                                let _ = body.collect().await;
+                            });
+                            let ok = Full::new(Bytes::from_static(b"ok")).boxed();
+                            return Ok(hyper::Response::new(ok));
+                        }
                         let body = match path.as_str() {
                             "/public/chunked" => {
                                 let frames = ["one ", "two ", "three"].map(|c| {
@@ -187,9 +204,7 @@ async fn shaped_upstream() -> (Arc<Mutex<Vec<(usize, String)>>>, String) {
                             "/public/big" => Full::new(Bytes::from(vec![b'x'; 256 * 1024])).boxed(),
                             _ => Full::new(Bytes::from_static(b"ok")).boxed(),
                         };
-                        if path != "/public/early" {
-                            let _ = req.into_body().collect().await;
-                        }
+                        let _ = req.into_body().collect().await;
                         Ok(hyper::Response::new(body))
                     }
                 });
@@ -198,7 +213,7 @@ async fn shaped_upstream() -> (Arc<Mutex<Vec<(usize, String)>>>, String) {
             });
         }
     });
-    (served, url)
+    (served, url, drain)
 }
 
 /// The upstream leg is driven by the request's own task (no connection task): every body
@@ -207,7 +222,7 @@ async fn shaped_upstream() -> (Arc<Mutex<Vec<(usize, String)>>>, String) {
 /// reused mid-body.
 #[tokio::test]
 async fn every_response_shape_returns_its_connection_and_an_early_answer_is_not_reused() {
-    let (served, url) = shaped_upstream().await;
+    let (served, url, drain) = shaped_upstream().await;
     let h = harness(&url, "").await;
     let mut expected = Vec::new();
     for path in [
@@ -231,11 +246,14 @@ async fn every_response_shape_returns_its_connection_and_an_early_answer_is_not_
     expected.push((0, "/public/c".to_string()));
     assert_eq!(*served.lock().unwrap(), expected, "one connection for all");
 
-    // A request body the upstream never reads: the answer arrives, the connection is not
-    // pooled with the body half-sent, and the next request is served on a new connection.
+    // A request body the upstream reads only after answering: the answer arrives while the
+    // body is still being sent (16 MiB is more than loopback's socket buffers hold), the
+    // connection is not pooled with the body half-sent, and the next request is served on a
+    // new connection.
     let mut early = h.client.request("POST", "/public/early");
-    *early.body_mut() = Full::new(Bytes::from(vec![b'y'; 512 * 1024]));
+    *early.body_mut() = Full::new(Bytes::from(vec![b'y'; 16 * 1024 * 1024]));
     assert_eq!(h.client.send(early).await.status, 200);
+    drain.notify_one();
     assert_eq!(h.client.get("/public/d").await.text(), "ok");
     let served = served.lock().unwrap().clone();
     let (early_conn, _) = served[served.len() - 2];
