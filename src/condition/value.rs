@@ -5,12 +5,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
 
+use cel::common::types::{
+    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt,
+};
 use cel::common::value::{CowVal, Val};
 use cel::context::VariableResolver;
-use cel::objects::{Key, Map};
-use cel::Value;
 
 use super::VARIABLE;
 
@@ -35,11 +35,8 @@ impl Eq for ClaimData {}
 impl ClaimData {
     /// Converts a verified payload.
     pub fn new(payload: &serde_json::Value) -> ClaimData {
-        // Only functions, types and opaque values fail to convert; JSON makes none of them.
-        let value = Box::<dyn Val>::try_from(to_cel(payload))
-            .unwrap_or_else(|_| Box::new(cel::common::types::CelNull));
         ClaimData {
-            value,
+            value: to_val(payload),
             bytes: heap_bytes(payload),
         }
     }
@@ -74,26 +71,27 @@ impl VariableResolver for ClaimData {
     }
 }
 
-fn to_cel(json: &serde_json::Value) -> Value {
+/// The payload as the `cel` crate's boxed values, built straight from the JSON tree.
+fn to_val(json: &serde_json::Value) -> Box<dyn Val> {
     match json {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Null => Box::new(CelNull),
+        serde_json::Value::Bool(b) => Box::new(CelBool::from(*b)),
         serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => Value::Int(i),
-            (None, Some(u), _) => Value::UInt(u),
-            (None, None, Some(f)) => Value::Float(f),
-            (None, None, None) => Value::Null,
+            (Some(i), _, _) => Box::new(CelInt::from(i)),
+            (None, Some(u), _) => Box::new(CelUInt::from(u)),
+            (None, None, Some(f)) => Box::new(CelDouble::from(f)),
+            (None, None, None) => Box::new(CelNull),
         },
-        serde_json::Value::String(s) => Value::String(Arc::new(s.clone())),
+        serde_json::Value::String(s) => Box::new(CelString::from(s.clone())),
         serde_json::Value::Array(items) => {
-            Value::List(Arc::new(items.iter().map(to_cel).collect()))
+            Box::new(CelList::from(items.iter().map(to_val).collect::<Vec<_>>()))
         }
         serde_json::Value::Object(fields) => {
-            let map: HashMap<Key, Value> = fields
+            let map: HashMap<CelMapKey, Box<dyn Val>> = fields
                 .iter()
-                .map(|(k, v)| (Key::String(Arc::new(k.clone())), to_cel(v)))
+                .map(|(k, v)| (CelMapKey::from(k.clone()), to_val(v)))
                 .collect();
-            Value::Map(Map { map: Arc::new(map) })
+            Box::new(CelMap::from(map))
         }
     }
 }
