@@ -79,6 +79,15 @@ impl Line<'_> {
         self.key(key);
         if self.json {
             json_string(value, self.out);
+        } else if value
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        {
+            // What `Debug` writes for printable ASCII without quotes or backslashes, without
+            // going through the formatter for each character.
+            self.out.push('"');
+            self.out.push_str(value);
+            self.out.push('"');
         } else {
             let _ = write!(self.out, "{value:?}");
         }
@@ -189,6 +198,31 @@ mod tests {
                 &mut s,
             );
             assert_eq!(s, want);
+        }
+    }
+
+    #[test]
+    fn text_strings_are_quoted_exactly_as_debug_quotes_them() {
+        for value in [
+            "",
+            "/api/projects/1",
+            "it's",
+            "say \"hi\"",
+            "back\\slash",
+            "tab\there",
+            "new\nline",
+            "bell\u{7}",
+            "del\u{7f}",
+            "caf\u{e9}",
+            "zero\u{200b}width",
+        ] {
+            let mut out = String::new();
+            Line {
+                out: &mut out,
+                json: false,
+            }
+            .str("k", value);
+            assert_eq!(out, format!(" k={value:?}"), "{value:?}");
         }
     }
 
