@@ -24,6 +24,8 @@ pub struct ClaimData {
     bytes: usize,
 }
 
+/// CEL's equality of the two payloads (as `==` in an expression would compare them); used
+/// where identities are compared, in tests.
 impl PartialEq for ClaimData {
     fn eq(&self, other: &Self) -> bool {
         self.value.equals(other.value.as_ref())
