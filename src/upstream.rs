@@ -210,7 +210,10 @@ impl Target {
                 None => return Err(UpstreamError::Failed),
             }
         }
-        let mut lease = self.connect().await?;
+        // Boxed: dialling holds the socket, TLS state and hyper's handshake by value, which
+        // would make every request's future (moved whole into hyper's connection task) that
+        // much larger for a step most requests skip.
+        let mut lease = Box::pin(self.connect()).await?;
         if !lease.conn.ready().await {
             return Err(UpstreamError::Failed);
         }
@@ -229,7 +232,7 @@ impl Target {
         &self,
         req: Request<RequestBody>,
     ) -> Result<Response<Incoming>, UpstreamError> {
-        let (mut sender, conn, _) = self.handshake().await?;
+        let (mut sender, conn, _) = Box::pin(self.handshake()).await?;
         tokio::spawn(async move {
             if let Err(e) = conn.with_upgrades().await {
                 tracing::debug!(error = %e, "upstream upgrade connection ended with an error");
