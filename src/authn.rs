@@ -69,6 +69,26 @@ pub struct Context<'a> {
     pub peer: IpAddr,
 }
 
+impl<'a> Context<'a> {
+    /// The context of a request from `peer` under `snapshot` (the proxy's and forward-auth's
+    /// requests alike).
+    pub fn of(
+        shared: &'a crate::snapshot::Shared,
+        snapshot: &'a crate::snapshot::Snapshot,
+        peer: IpAddr,
+    ) -> Context<'a> {
+        Context {
+            config: &snapshot.config,
+            keys: &snapshot.keys,
+            exchanger: snapshot.exchanger.as_ref(),
+            clock: shared.clock.as_ref(),
+            tokens: snapshot.tokens.as_deref(),
+            revocations: &shared.revocations,
+            peer,
+        }
+    }
+}
+
 /// Authenticates a request. With a publishable key, Clerk's browser rules decide
 /// ([`browser`]: cookie choice, `__client_uat`, dev browser, nonce, handshake need); without
 /// one, the token as extracted (header, then the session cookie). Revocations apply to both.

@@ -164,19 +164,7 @@ async fn decide_and_answer(
         set_cookies,
         handshake,
         events,
-    } = authn::authenticate(
-        parts,
-        &authn::Context {
-            config,
-            keys: &snapshot.keys,
-            exchanger: snapshot.exchanger.as_ref(),
-            clock: shared.clock.as_ref(),
-            tokens: snapshot.tokens.as_deref(),
-            revocations: &shared.revocations,
-            peer: peer.ip(),
-        },
-    )
-    .await;
+    } = authn::authenticate(parts, &authn::Context::of(shared, snapshot, peer.ip())).await;
     let verdict::Verdict { decision, shadow } =
         verdict::verdict(&admitted.facts, route, &auth, config);
     let known = Known::decided(route, shadow, &auth, events, auth_started);

@@ -90,19 +90,8 @@ async fn run(
         Err(refused) => return Outcome::refused(*refused),
     };
     let route = admitted.route;
-    let authentication = authn::authenticate(
-        &parts,
-        &authn::Context {
-            config,
-            keys: &snapshot.keys,
-            exchanger: snapshot.exchanger.as_ref(),
-            clock: shared.clock.as_ref(),
-            tokens: snapshot.tokens.as_deref(),
-            revocations: &shared.revocations,
-            peer: peer.ip(),
-        },
-    )
-    .await;
+    let authentication =
+        authn::authenticate(&parts, &authn::Context::of(shared, snapshot, peer.ip())).await;
     let Authentication {
         auth,
         session,

@@ -1,10 +1,6 @@
 //! The binary's commands as a user runs them: exit codes and messages.
 
-use std::process::Command;
-
-fn doorman() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_doorman"))
-}
+use crate::support::process::doorman;
 
 fn repo(path: &str) -> String {
     format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))

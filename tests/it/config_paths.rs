@@ -3,13 +3,9 @@
 //! the absolute path that was tried. Regression tests for issue 17.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::support::process::temp_dir;
-
-fn doorman() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_doorman"))
-}
+use crate::support::process::{doorman, keygen, temp_dir};
 
 /// A config in `dir` whose key source is `jwks_file = "<jwks>"`.
 fn write_config(dir: &Path, jwks: &str) -> std::path::PathBuf {
@@ -39,17 +35,8 @@ access = "public"
 /// Generates a key in `dir` and writes its JWKS to `dir/keys/jwks.json`.
 fn write_jwks(dir: &Path) {
     std::fs::create_dir_all(dir.join("keys")).unwrap();
-    let out = doorman()
-        .args(["token", "keygen", "--out"])
-        .arg(dir.join("keys/key.pem"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::write(dir.join("keys/jwks.json"), &out.stdout).unwrap();
+    let jwks = keygen(&dir.join("keys/key.pem"), "k1");
+    std::fs::write(dir.join("keys/jwks.json"), jwks).unwrap();
 }
 
 fn check_from(cwd: &Path, config: &Path) -> Output {

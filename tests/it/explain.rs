@@ -3,30 +3,15 @@
 //! typed claims called out, and the JSON keys unchanged.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::process::temp_dir;
-
-fn doorman() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_doorman"))
-}
+use crate::support::process::{doorman, keygen, temp_dir};
 
 /// A config verifying with a generated key (`jwks_file`), and the key to mint with.
 fn setup() -> (PathBuf, PathBuf) {
     let dir = temp_dir("explain");
-    let out = doorman()
-        .args(["token", "keygen", "--kid", "k1", "--out"])
-        .arg(dir.join("key.pem"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::write(dir.join("jwks.json"), &out.stdout).unwrap();
+    std::fs::write(dir.join("jwks.json"), keygen(&dir.join("key.pem"), "k1")).unwrap();
     let config = dir.join("config.toml");
     std::fs::write(
         &config,

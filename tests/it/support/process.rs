@@ -10,6 +10,27 @@ use doorman::dev::mint::jwks_json;
 
 use super::{key, Client, BASE_CONFIG, KID};
 
+/// The `doorman` binary built for these tests, as a command to run.
+pub fn doorman() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_doorman"))
+}
+
+/// `doorman token keygen --kid KID --out KEY`: writes the private key to `key` and returns
+/// the JWKS it prints.
+pub fn keygen(key: &std::path::Path, kid: &str) -> Vec<u8> {
+    let out = doorman()
+        .args(["token", "keygen", "--kid", kid, "--out"])
+        .arg(key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// A fresh directory under the system temp dir.
 pub fn temp_dir(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
