@@ -289,13 +289,17 @@ fn assertion(c: &mut Criterion) {
                     "__session",
                 ));
                 let session = session.expect("cached session");
-                if attach {
-                    let now = SystemClock.now_unix();
-                    if let Some(a) = assertions.attach(&session, 0, now) {
-                        parts.extensions.insert(a);
-                    }
-                }
-                doorman::forward::prepare(&mut parts, Some(&session.headers), peer, false, &config);
+                let assertion = attach
+                    .then(|| assertions.attach(&session, 0, SystemClock.now_unix()))
+                    .flatten();
+                doorman::forward::prepare(
+                    &mut parts,
+                    Some(&session.headers),
+                    assertion,
+                    peer,
+                    false,
+                    &config,
+                );
                 parts
             })
         });

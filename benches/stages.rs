@@ -322,7 +322,14 @@ fn forwarding(c: &mut Criterion, f: &Fixture) {
     group.bench_function("prepare_browser_request", |b| {
         b.iter(|| {
             let mut parts = request();
-            doorman::forward::prepare(&mut parts, Some(&session.headers), peer, false, &f.config);
+            doorman::forward::prepare(
+                &mut parts,
+                Some(&session.headers),
+                None,
+                peer,
+                false,
+                &f.config,
+            );
             parts
         })
     });

@@ -42,8 +42,8 @@ pub struct Assertions {
     signed: Counter,
 }
 
-/// The assertion header a request carries upstream: put in the request's extensions by the
-/// proxy, added by `forward::prepare` after every client header is cleaned away.
+/// The assertion header a request carries upstream: handed by the proxy to
+/// `forward::prepare`, which adds it after every client header is cleaned away.
 #[derive(Debug, Clone)]
 pub struct Attached {
     pub name: HeaderName,

@@ -275,12 +275,13 @@ fn ip_header_value(ip: IpAddr) -> HeaderValue {
 /// Rewrites the request head in place for the upstream: cleans it, sets `Host` (from
 /// `:authority` for HTTP/2 clients) and `X-Forwarded-*` (`-Proto` is `https` when the client
 /// connected with TLS), adds the prepared identity
-/// headers (`None` for anonymous requests and refused tokens on public routes) and the signed
-/// assertion the proxy put in the extensions ([`crate::assertion::Attached`]), and speaks
+/// headers (`None` for anonymous requests and refused tokens on public routes) and the
+/// session's signed assertion (`[assertion]`, [`crate::assertion::Attached`]), and speaks
 /// HTTP/1.1. The upstream stage addresses it (origin-form target, path prefix).
 pub fn prepare(
     parts: &mut Parts,
     identity: Option<&[(HeaderName, HeaderValue)]>,
+    assertion: Option<crate::assertion::Attached>,
     peer: IpAddr,
     tls: bool,
     config: &Config,
@@ -307,15 +308,14 @@ pub fn prepare(
     };
     let identity = identity.unwrap_or_default();
     // One growth of the map for everything added below, instead of one per doubling.
-    headers.reserve(identity.len() + 3);
+    headers.reserve(identity.len() + 4);
     add_forwarded(headers, peer, host, trusted, tls);
     for (name, value) in identity {
         headers.insert(name.clone(), value.clone());
     }
-    // The signed assertion (`[assertion]`), attached by the proxy for requests with a session;
-    // its header was cleaned away with the identity headers above.
-    if let Some(assertion) = parts.extensions.remove::<crate::assertion::Attached>() {
-        parts.headers.insert(assertion.name, assertion.value);
+    // Its header was cleaned away with the identity headers above.
+    if let Some(assertion) = assertion {
+        headers.insert(assertion.name, assertion.value);
     }
     parts.version = Version::HTTP_11;
 }

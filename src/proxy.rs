@@ -111,16 +111,15 @@ async fn run(
     } else {
         let request = send::Forwarding::new(&parts, body, route, snapshot, &admitted.facts, &auth);
         drop(admitted);
-        let mut parts = parts;
-        if let (Some(assertions), Some(session)) = (&snapshot.assertions, &session) {
-            let now = shared.clock.now_unix();
-            if let Some(attached) = assertions.attach(session, route.upstream, now) {
-                parts.extensions.insert(attached);
+        let assertion = match (&snapshot.assertions, &session) {
+            (Some(assertions), Some(session)) => {
+                assertions.attach(session, route.upstream, shared.clock.now_unix())
             }
-        }
+            _ => None,
+        };
         let identity = session.as_deref().map(|s| &*s.headers);
         request
-            .send(parts, identity, peer.ip(), tls, snapshot)
+            .send(parts, identity, assertion, peer.ip(), tls, snapshot)
             .await
     };
     Outcome::new(known, answer, set_cookies)

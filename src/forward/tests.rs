@@ -42,6 +42,7 @@ fn prepared(
     prepare(
         &mut p,
         identity,
+        None,
         peer.parse::<IpAddr>().unwrap(),
         false,
         &config(),
@@ -297,7 +298,7 @@ fn http2_cookie_fields_are_joined_into_one_line_in_order() {
     ]);
     p.version = Version::HTTP_2;
     let peer = "192.0.2.7".parse::<IpAddr>().unwrap();
-    prepare(&mut p, None, peer, true, &config());
+    prepare(&mut p, None, None, peer, true, &config());
     assert_eq!(
         all(&p.headers, "cookie"),
         ["__session=first; theme=dark; __session=second"]
@@ -310,7 +311,7 @@ fn http2_cookie_fields_are_joined_into_one_line_in_order() {
     // One field is left as it is; HTTP/1.1 requests are not touched.
     let mut p = parts(&[("cookie", "a=1")]);
     p.version = Version::HTTP_2;
-    prepare(&mut p, None, peer, true, &config());
+    prepare(&mut p, None, None, peer, true, &config());
     assert_eq!(all(&p.headers, "cookie"), ["a=1"]);
     let h = prepared(&[("cookie", "a=1"), ("cookie", "b=2")], "192.0.2.7", None);
     assert_eq!(all(&h, "cookie"), ["a=1", "b=2"]);

@@ -89,6 +89,7 @@ impl<'c> Forwarding<'c> {
         self,
         mut parts: Parts,
         identity: Option<&[(http::HeaderName, http::HeaderValue)]>,
+        assertion: Option<crate::assertion::Attached>,
         peer: IpAddr,
         tls: bool,
         snapshot: &Snapshot,
@@ -101,7 +102,7 @@ impl<'c> Forwarding<'c> {
         // Only the protocols the route allows; `None` (no upgrade, or none allowed) forwards a
         // plain request, cleaned of `Upgrade`, `Connection` and `HTTP2-Settings`.
         let upgrade = tunnel::requested(&parts, &route.upgrades);
-        forward::prepare(&mut parts, identity, peer, tls, &snapshot.config);
+        forward::prepare(&mut parts, identity, assertion, peer, tls, &snapshot.config);
         let version = parts.version;
         let index = route.upstream;
         let answer = match upgrade {
