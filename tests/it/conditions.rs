@@ -6,7 +6,10 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{claims, config_with_sections, token, with, without, Harness, RequestExt};
+use crate::support::{
+    assert_nothing_forwarded, claims, config_with_sections, token, with, without, Harness,
+    RequestExt,
+};
 
 const ROUTES: &str = r#"
 [claims.onboarding_requires]
@@ -59,11 +62,20 @@ fn freelancer() -> Value {
     c
 }
 
+/// The answer to `path` with these claims, after checking the upstream side: an allowed
+/// request reached it, a refused one did not.
 async fn status_and_reason(h: &Harness, path: &str, claims: &Value) -> (u16, String) {
+    let before = h.echo.count();
     let reply = h.client.api("GET", path, &token(claims)).await;
     let reason = if reply.status == 200 {
+        let seen = h
+            .echo
+            .last()
+            .expect("an allowed request reaches the upstream");
+        assert_eq!((h.echo.count(), seen.target.as_str()), (before + 1, path));
         String::new()
     } else {
+        assert_nothing_forwarded(h, before, path);
         reply.reason()
     };
     (reply.status.as_u16(), reason)
