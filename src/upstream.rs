@@ -18,10 +18,13 @@
 //! (SipHash of the pool key, a lock, a lazily built connect future, a task spawned per
 //! request to return the connection) costing more than doorman's whole auth decision.
 
+mod body;
+pub mod chunked;
 mod conn;
 mod error;
 mod maintain;
 pub mod pool;
+pub mod raw;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -39,11 +42,12 @@ use tower_service::Service;
 
 use crate::config::{Scheme, Upstream};
 use crate::metrics::{status_class, Metrics, UpstreamLabels};
-use conn::Conn;
-pub use conn::UpstreamBody;
+pub use body::UpstreamBody;
+use conn::{Conn, PooledBody};
 pub use error::UpstreamError;
 use error::{failure, timed_out};
 use pool::{Lease, Pool};
+use raw::RawConn;
 
 /// Idle connections kept per upstream: enough for a thousand requests in flight to find a
 /// warm connection (beyond that, connections are closed after use rather than kept), few
@@ -70,6 +74,8 @@ struct Target {
     timeout: Duration,
     connector: HttpsConnector<HttpConnector>,
     idle: Mutex<Pool<Conn>>,
+    /// Idle plain connections of bodiless exchanges ([`raw`]); `None` for `https://`.
+    raw_idle: Option<Mutex<Pool<RawConn>>>,
     /// The addresses the upstream's host resolved to at the last re-resolution (`None`
     /// until then, or for an IP literal): connections to others are not pooled again.
     addresses: Mutex<Option<Vec<SocketAddr>>>,
@@ -136,7 +142,9 @@ impl Upstreams {
 
     /// Idle connections currently pooled for upstream `index` (tests, benches).
     pub fn idle_connections(&self, index: usize) -> usize {
-        self.targets.get(index).map_or(0, |t| t.lock_idle().len())
+        self.targets.get(index).map_or(0, |t| {
+            t.lock_idle().len() + t.lock_raw().map_or(0, |p| p.len())
+        })
     }
 }
 
@@ -163,6 +171,7 @@ impl Target {
             timeout: u.timeout,
             connector,
             idle: Mutex::new(Pool::new(u.pool)),
+            raw_idle: (u.scheme == Scheme::Http).then(|| Mutex::new(Pool::new(u.pool))),
             addresses: Mutex::new(None),
             resolve_every: u.resolve_every,
             durations: Default::default(),
@@ -190,11 +199,15 @@ impl Target {
         Ok(())
     }
 
-    /// One exchange: an idle connection if one is usable, else a new one.
+    /// One exchange: an idle connection if one is usable, else a new one. Bodiless requests
+    /// to plain upstreams take doorman's own exchange ([`raw`]).
     async fn exchange(
         self: &Arc<Self>,
         mut req: Request<RequestBody>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        if self.raw_idle.is_some() && hyper::body::Body::is_end_stream(req.body()) {
+            return self.exchange_raw(req).await;
+        }
         while let Some(mut lease) = self.take_idle() {
             if !lease.conn.ready().await {
                 continue; // closed while idle
@@ -256,6 +269,16 @@ impl Target {
         ),
         UpstreamError,
     > {
+        let (io, addr) = self.dial().await?;
+        let (sender, conn) = http1::Builder::new()
+            .handshake(io)
+            .await
+            .map_err(|_| UpstreamError::Unreachable)?;
+        Ok((sender, conn, addr))
+    }
+
+    /// Dials the upstream: TCP, and TLS for `https://`.
+    async fn dial(&self) -> Result<(Io, Option<SocketAddr>), UpstreamError> {
         let mut connector = self.connector.clone();
         let classify = |e: Box<dyn std::error::Error + Send + Sync>| {
             if timed_out(&*e) {
@@ -269,11 +292,7 @@ impl Target {
             .map_err(classify)?;
         let io = connector.call(self.base.clone()).await.map_err(classify)?;
         let addr = remote_addr(&io);
-        let (sender, conn) = http1::Builder::new()
-            .handshake(io)
-            .await
-            .map_err(|_| UpstreamError::Unreachable)?;
-        Ok((sender, conn, addr))
+        Ok((io, addr))
     }
 
     /// A new pooled connection: dialled and handshaken; its I/O is driven by its user.
@@ -298,7 +317,26 @@ impl Target {
         if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
             return Err(UpstreamError::UnexpectedUpgrade);
         }
-        Ok(resp.map(|inner| UpstreamBody::new(inner, lease, self.clone())))
+        Ok(resp.map(|inner| UpstreamBody::Hyper(PooledBody::new(inner, lease, self.clone()))))
+    }
+
+    fn take_raw(&self) -> Option<Lease<RawConn>> {
+        self.lock_raw()?.take(Instant::now())
+    }
+
+    /// Pools a plain connection whose response ended cleanly (see [`Target::release`]).
+    fn release_raw(&self, lease: Lease<RawConn>) {
+        if !self.address_current(lease.addr) {
+            return;
+        }
+        if let Some(mut pool) = self.lock_raw() {
+            pool.put(lease, Instant::now());
+        }
+    }
+
+    fn lock_raw(&self) -> Option<std::sync::MutexGuard<'_, Pool<RawConn>>> {
+        let pool = self.raw_idle.as_ref()?;
+        Some(pool.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     fn take_idle(&self) -> Option<Lease<Conn>> {

@@ -6,7 +6,7 @@
 //! connection's) and each hop is a wake-up through the scheduler. Here the future is not
 //! spawned: it lives next to its handle ([`Conn`]) and whoever holds the connection polls
 //! it — the request's task while it waits for the response head ([`Conn::until`]), then
-//! the response body ([`UpstreamBody`]) that the client connection's task polls as it
+//! the response body ([`PooledBody`]) that the client connection's task polls as it
 //! writes the response. One task moves a request's bytes both ways.
 //!
 //! An idle connection in the pool is polled by nobody: an upstream that closed it is
@@ -114,15 +114,15 @@ impl Conn {
 
 /// A response body that drives its connection and returns it to the pool once read to the
 /// end.
-pub struct UpstreamBody {
+pub struct PooledBody {
     inner: Incoming,
     lease: Option<(Lease<Conn>, Arc<Target>)>,
     finished: bool,
 }
 
-impl UpstreamBody {
+impl PooledBody {
     pub(super) fn new(inner: Incoming, lease: Lease<Conn>, target: Arc<Target>) -> Self {
-        UpstreamBody {
+        PooledBody {
             inner,
             lease: Some((lease, target)),
             finished: false,
@@ -130,7 +130,7 @@ impl UpstreamBody {
     }
 }
 
-impl Body for UpstreamBody {
+impl Body for PooledBody {
     type Data = Bytes;
     type Error = hyper::Error;
 
@@ -161,7 +161,7 @@ impl Body for UpstreamBody {
     }
 }
 
-impl Drop for UpstreamBody {
+impl Drop for PooledBody {
     fn drop(&mut self) {
         let Some((mut lease, target)) = self.lease.take() else {
             return;

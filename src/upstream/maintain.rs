@@ -40,6 +40,9 @@ async fn run(target: Weak<Target>, period: Duration, host: Option<String>) {
         ticker.tick().await;
         let Some(t) = target.upgrade() else { return };
         t.lock_idle().sweep(Instant::now());
+        if let Some(mut raw) = t.lock_raw() {
+            raw.sweep(Instant::now());
+        }
         let due = match (t.resolve_every, last_resolve) {
             (Some(every), Some(at)) => at.elapsed() >= every,
             (Some(_), None) => true,
@@ -67,7 +70,10 @@ fn apply(target: &Target, current: Vec<SocketAddr>) {
     if current.is_empty() {
         return;
     }
-    let closed = target.lock_idle().retain_addresses(&current);
+    let closed = target.lock_idle().retain_addresses(&current)
+        + target
+            .lock_raw()
+            .map_or(0, |mut raw| raw.retain_addresses(&current));
     if closed > 0 {
         tracing::info!(
             upstream = &*target.name,
