@@ -65,9 +65,45 @@ impl StdError for ClientBody {
     }
 }
 
+/// A request's body as the client connection delivers it: hyper's, or none at all (a
+/// bodiless request read by doorman's own HTTP/1 loop, [`crate::server::h1`]).
+pub enum Inbound {
+    Hyper(Incoming),
+    Empty,
+}
+
+impl Body for Inbound {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            Inbound::Hyper(body) => Pin::new(body).poll_frame(cx),
+            Inbound::Empty => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Inbound::Hyper(body) => body.is_end_stream(),
+            Inbound::Empty => true,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Inbound::Hyper(body) => body.size_hint(),
+            Inbound::Empty => SizeHint::with_exact(0),
+        }
+    }
+}
+
 /// A client body with an optional byte limit and a minimum rate.
 pub struct RequestBody {
-    inner: Incoming,
+    inner: Inbound,
     /// Bytes still allowed; `None`: no limit.
     remaining: Option<u64>,
     /// The rate check; `None` for a body that is already complete.
@@ -75,7 +111,7 @@ pub struct RequestBody {
 }
 
 impl RequestBody {
-    pub fn new(inner: Incoming, limit: Option<usize>, rate: MinRate) -> Self {
+    pub fn new(inner: Inbound, limit: Option<usize>, rate: MinRate) -> Self {
         let rate = (!inner.is_end_stream()).then(|| RateGuard::new(rate));
         RequestBody {
             inner,

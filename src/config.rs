@@ -90,6 +90,9 @@ pub struct Server {
     pub tls: Option<TlsFiles>,
     /// Method override parameter names (`_method`), normalized; empty: not checked.
     pub method_override_params: override_params::Params,
+    /// Plain HTTP/1.1 connections start in doorman's own loop ([`crate::server::h1`]);
+    /// `false` (`http1 = "hyper"`): hyper serves them whole.
+    pub own_http1: bool,
 }
 
 /// Where verification keys come from.

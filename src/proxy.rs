@@ -31,6 +31,7 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 
 use crate::authn::{self, Authentication};
+use crate::body::Inbound;
 use crate::decision::Decision;
 use crate::respond::Body;
 use crate::snapshot::{Shared, Snapshot};
@@ -38,10 +39,20 @@ use crate::webhook;
 use outcome::Known;
 pub use outcome::Outcome;
 
+/// Handles one request hyper read from `peer` (over TLS when `tls`).
+pub async fn handle_hyper(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    tls: bool,
+) -> Result<Response<Body>, Infallible> {
+    handle(shared, req.map(Inbound::Hyper), peer, tls).await
+}
+
 /// Handles one request from `peer` (over TLS when `tls`).
 pub async fn handle(
     shared: Arc<Shared>,
-    mut req: Request<Incoming>,
+    mut req: Request<Inbound>,
     peer: SocketAddr,
     tls: bool,
 ) -> Result<Response<Body>, Infallible> {
@@ -58,7 +69,7 @@ pub async fn handle(
 async fn run(
     shared: &Shared,
     snapshot: &Arc<Snapshot>,
-    req: Request<Incoming>,
+    req: Request<Inbound>,
     peer: SocketAddr,
     tls: bool,
 ) -> Outcome {

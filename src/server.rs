@@ -6,8 +6,10 @@
 //! TLS handshake time, head size, HTTP/2 streams, the response write timeout of
 //! [`watchdog`], the HTTP/2 PING and SETTINGS flood limits of [`flood`] applied by the IO
 //! adapter of [`guard`]) and graceful shutdown: on the shutdown signal it stops accepting, lets in-flight requests
-//! finish for up to the grace period, then returns. It knows nothing about auth; every
-//! request goes to [`crate::proxy::handle`].
+//! finish for up to the grace period, then returns. Plain HTTP/1.1 connections of the public
+//! listener start in doorman's own loop ([`h1`]), which hands a connection to hyper at the
+//! first request it does not serve itself. It knows nothing about auth; every request goes
+//! to [`crate::proxy::handle`].
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,11 +27,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::proxy::handle;
+use crate::proxy::handle_hyper;
 use crate::snapshot::Shared;
 
 pub mod flood;
 pub mod guard;
+pub mod h1;
 pub mod transport;
 pub mod watchdog;
 
@@ -44,12 +47,13 @@ pub async fn serve(
     shutdown: watch::Receiver<bool>,
     grace: Duration,
 ) {
-    serve_with(listener, shared, shutdown, grace, handle, true).await;
+    serve_with(listener, shared, shutdown, grace, handle_hyper, true).await;
 }
 
 /// Serves `listener` with `handler` for every request (the proxy, or the forward-auth
-/// authorizer), with the same connection limits; `tls`: use the public listener's TLS
-/// settings when configured. The handler is told the peer and whether its connection is
+/// authorizer), with the same connection limits; `public`: the public listener, whose TLS
+/// settings apply when configured and whose plain HTTP/1.1 connections start in doorman's
+/// own loop ([`h1`], which hands the proxy its requests) unless `[server] http1 = "hyper"`. The handler is told the peer and whether its connection is
 /// TLS (passed along rather than stored in each request's extensions, which would cost
 /// three allocations per request).
 pub async fn serve_with<H, F>(
@@ -58,7 +62,7 @@ pub async fn serve_with<H, F>(
     mut shutdown: watch::Receiver<bool>,
     grace: Duration,
     handler: H,
-    tls: bool,
+    public: bool,
 ) where
     H: Fn(Arc<Shared>, Request<Incoming>, std::net::SocketAddr, bool) -> F
         + Copy
@@ -69,9 +73,10 @@ pub async fn serve_with<H, F>(
         + Send
         + 'static,
 {
-    let use_tls = tls;
+    let use_tls = public;
     let graceful = GracefulShutdown::new();
     let open = Arc::new(AtomicUsize::new(0));
+    let drained = Arc::new(tokio::sync::Notify::new());
     loop {
         let (mut stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -109,13 +114,33 @@ pub async fn serve_with<H, F>(
         let handshake_timeout = limits.header_read_timeout;
         let write_timeout = limits.response_write_timeout;
         let flood_limits = limits.http2_flood;
+        let own_h1 = (public && snapshot.config.server.own_http1).then_some(h1::Limits {
+            header_read_timeout: limits.header_read_timeout,
+            max_header_bytes: limits.max_header_bytes,
+            response_write_timeout: limits.response_write_timeout,
+        });
+        let closing = shutdown.clone();
         drop(snapshot);
-        let guard = OpenConnection::new(open.clone(), shared.metrics.clone());
+        let guard = OpenConnection::new(open.clone(), drained.clone(), shared.metrics.clone());
         let watcher = graceful.watcher();
         let shared = shared.clone();
         tokio::spawn(async move {
             let _guard = guard;
             let over_tls = tls.is_some();
+            // Plain HTTP/1.1 starts in doorman's own loop, which hands hyper the connection
+            // (and what it read of it) at the first request it does not serve.
+            let stream = match (&tls, own_h1) {
+                (None, Some(limits)) => {
+                    if !request_started(&stream, handshake_timeout).await {
+                        return;
+                    }
+                    match h1::serve(stream, peer, &shared, limits, closing).await {
+                        h1::End::Closed => return,
+                        h1::End::Handoff(read, stream) => Transport::Resumed(read, stream),
+                    }
+                }
+                _ => Transport::Plain(stream),
+            };
             let progress = Arc::new(Progress::default());
             let metrics = shared.metrics.clone();
             let watched = progress.clone();
@@ -128,20 +153,23 @@ pub async fn serve_with<H, F>(
                 }
             });
             let io = |inner| GuardedIo::new(inner, progress.clone(), flood_limits, metrics.clone());
-            let conn = match tls {
-                None => {
+            let conn = match (tls, stream) {
+                (None, stream) => {
                     // hyper's timers start once it knows the protocol: a client that sends
                     // nothing (or half an HTTP/2 preface) is cut off here instead.
-                    if !request_started(&stream, handshake_timeout).await {
+                    if matches!(stream, Transport::Plain(_))
+                        && !request_started(stream.tcp(), handshake_timeout).await
+                    {
                         return;
                     }
-                    let conn = builder.serve_connection_with_upgrades(
-                        TokioIo::new(io(Transport::Plain(stream))),
-                        service,
-                    );
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(io(stream)), service);
                     watcher.watch(conn.into_owned())
                 }
-                Some(config) => {
+                (Some(config), stream) => {
+                    let Transport::Plain(stream) = stream else {
+                        return; // TLS connections never start in the plain loop
+                    };
                     let acceptor = TlsAcceptor::from(config);
                     match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
                         Ok(Ok(tls_stream)) => {
@@ -179,7 +207,12 @@ pub async fn serve_with<H, F>(
     }
     drop(listener);
     tokio::select! {
-        _ = graceful.shutdown() => {}
+        // hyper's connections finish their requests and close; doorman's own loop closes
+        // each connection after its request in flight (`h1`): all are counted in `open`.
+        _ = async {
+            graceful.shutdown().await;
+            all_closed(&open, &drained).await;
+        } => {}
         _ = tokio::time::sleep(grace) => {
             tracing::warn!(?grace, "shutdown grace period over; closing remaining connections");
         }
@@ -234,20 +267,46 @@ fn connection_builder(limits: &crate::config::Limits) -> auto::Builder<TokioExec
 /// Counts one open connection (the limit and the gauge) for as long as it lives.
 struct OpenConnection {
     open: Arc<AtomicUsize>,
+    /// Told when the last open connection closes.
+    drained: Arc<tokio::sync::Notify>,
     metrics: Arc<crate::metrics::Metrics>,
 }
 
+/// Returns once no connection is open.
+async fn all_closed(open: &AtomicUsize, drained: &tokio::sync::Notify) {
+    loop {
+        let notified = drained.notified();
+        let mut notified = std::pin::pin!(notified);
+        // Registered before the count is read, so a close in between is not missed.
+        notified.as_mut().enable();
+        if open.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        notified.await;
+    }
+}
+
 impl OpenConnection {
-    fn new(open: Arc<AtomicUsize>, metrics: Arc<crate::metrics::Metrics>) -> Self {
+    fn new(
+        open: Arc<AtomicUsize>,
+        drained: Arc<tokio::sync::Notify>,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Self {
         open.fetch_add(1, Ordering::Relaxed);
         metrics.open_connections.inc();
-        OpenConnection { open, metrics }
+        OpenConnection {
+            open,
+            drained,
+            metrics,
+        }
     }
 }
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
-        self.open.fetch_sub(1, Ordering::Relaxed);
+        if self.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.drained.notify_waiters();
+        }
         self.metrics.open_connections.dec();
     }
 }

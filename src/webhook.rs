@@ -14,10 +14,10 @@ pub mod forward;
 pub mod initialize;
 pub mod svix;
 
+use crate::body::Inbound;
 use bytes::Bytes;
 use http::{Method, Request};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 
 use crate::reason::Reason;
 use crate::revocation::sync::SyncHandle;
@@ -95,7 +95,7 @@ impl Delivery {
 }
 
 /// Handles one request to the webhook path.
-pub async fn handle(endpoint: &Endpoint, req: Request<Incoming>, sinks: &Sinks<'_>) -> Delivery {
+pub async fn handle(endpoint: &Endpoint, req: Request<Inbound>, sinks: &Sinks<'_>) -> Delivery {
     if req.method() != Method::POST {
         return Delivery::refused("method", Reason::WebhookPostOnly);
     }

@@ -175,6 +175,9 @@ pub struct RawServer {
     /// Symfony, Sinatra): refused or authorized per route. Default `["_method"]`; `[]`
     /// turns the check off.
     pub method_override_params: Option<Vec<String>>,
+    /// Who serves plain HTTP/1.1 connections: `doorman` (default: its own loop for bodiless
+    /// requests, hyper for the rest) or `hyper` (hyper for every request).
+    pub http1: Option<String>,
 }
 
 /// `[clerk]`: the key source and the token rules.

@@ -6,7 +6,6 @@
 //! private key or anything besides the public keys.
 
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
-use hyper::body::Incoming;
 
 use crate::decision::Decision;
 use crate::respond::full;
@@ -15,7 +14,7 @@ use crate::snapshot::Snapshot;
 use super::outcome::Answer;
 
 /// The JWKS answer when `req` asks for it, else `None` (the request goes on).
-pub fn answer(req: &Request<Incoming>, snapshot: &Snapshot, now: i64) -> Option<Answer> {
+pub fn answer<B>(req: &Request<B>, snapshot: &Snapshot, now: i64) -> Option<Answer> {
     let assertions = snapshot.assertions.as_ref()?;
     let path = assertions.settings().jwks_path.as_deref()?;
     if req.uri().path() != path {

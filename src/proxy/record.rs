@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http::{HeaderValue, Request, Response};
-use hyper::body::Incoming;
 
 use crate::access_log;
 use crate::authn::AuthEvents;
@@ -31,7 +30,7 @@ pub struct Line {
 
 impl Line {
     /// Reads (or assigns) the request id and remembers the method and path.
-    pub fn start(req: &mut Request<Incoming>, config: &Config, peer: std::net::IpAddr) -> Line {
+    pub fn start<B>(req: &mut Request<B>, config: &Config, peer: std::net::IpAddr) -> Line {
         let logging = &config.logging;
         let request_id = access_log::request_id(req.headers_mut(), &logging.request_id_header);
         let logged = tracing::enabled!(tracing::Level::WARN);

@@ -14,10 +14,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::body::Inbound;
 use http::request::Parts;
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use crate::body::RequestBody;
 use crate::config::Route;
@@ -51,7 +51,7 @@ impl<'c> Forwarding<'c> {
     /// needs.
     pub fn new(
         parts: &Parts,
-        body: Incoming,
+        body: Inbound,
         route: &'c Route,
         snapshot: &Arc<Snapshot>,
         facts: &Facts<'_>,

@@ -28,9 +28,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Status
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::chunked::ChunkedDecoder;
 use super::pool::Lease;
 use super::{RequestBody, Target, UpstreamBody, UpstreamError};
-use super::chunked::ChunkedDecoder;
 use body::{Framing, RawBody};
 
 /// The largest response head read (status line and headers); larger is a 502.

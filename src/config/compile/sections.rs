@@ -71,7 +71,19 @@ pub(super) fn compile_server(raw: &RawServer, p: &mut Problems) -> Server {
             false
         }
     };
+    let own_http1 = match raw.http1.as_deref() {
+        None | Some("doorman") => true,
+        Some("hyper") => false,
+        Some(other) => {
+            p.err(
+                "server.http1",
+                format!("{other:?} is not one of \"doorman\", \"hyper\""),
+            );
+            true
+        }
+    };
     Server {
+        own_http1,
         listen,
         admin_listen,
         trusted_proxies,

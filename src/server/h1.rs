@@ -1,0 +1,243 @@
+//! doorman's own HTTP/1.1 loop for plain connections: bodiless requests are read, decided and
+//! answered here; the first request it does not serve hands the whole connection to hyper.
+//!
+//! Most requests through an edge proxy are GETs. hyper serves them through a dispatcher, a
+//! service future, a body channel and a timer per request; this loop reads the head into the
+//! connection's buffer, parses it with `httparse` (header values become slices of that
+//! buffer), runs [`crate::proxy::handle`] and writes the response head and body with one
+//! system call when the body is ready, as it is for doorman's own answers and for an
+//! upstream body that arrived with its head.
+//!
+//! **What it serves:** HTTP/1.1 requests in origin form with neither `Content-Length` nor
+//! `Transfer-Encoding`, no `Upgrade` (nor `upgrade` among the `Connection` options, nor
+//! `HTTP2-Settings`) and no `Expect`. **What it hands over** (the unread bytes and the socket,
+//! [`End::Handoff`], served by hyper from there on): everything else, including anything
+//! `httparse` refuses, a head over `max_header_bytes`, HTTP/1.0 and the HTTP/2 preface. So
+//! message bodies, upgrades and errors keep hyper's framing and answers; this loop's framing
+//! is the end of a head and nothing else. **What it refuses itself:** a request with both
+//! `Content-Length` and `Transfer-Encoding` (400, connection closed: RFC 9112 §6.1 lets a
+//! server refuse it, and no request that a proxy and its upstream might frame differently
+//! goes on). **Timers:** one per connection, for the header read timeout, re-armed only when
+//! it fires (not per request); writes that would block wait at most the response write
+//! timeout.
+
+mod date;
+mod head;
+mod write;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::body::Inbound;
+use crate::snapshot::Shared;
+use head::Classified;
+use write::Written;
+
+/// Initial read buffer; it grows up to `max_header_bytes` for a large head.
+const READ_BUFFER: usize = 8 * 1024;
+
+/// How the loop ended.
+pub enum End {
+    /// The connection is finished (closed by either side, timed out, or refused).
+    Closed,
+    /// hyper serves the rest of the connection, starting with these unread bytes.
+    Handoff(BytesMut, TcpStream),
+}
+
+/// The connection limits the loop applies.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub max_header_bytes: usize,
+    pub response_write_timeout: Duration,
+}
+
+/// Serves `stream` until it closes or a request needs hyper.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    limits: Limits,
+    mut shutdown: watch::Receiver<bool>,
+) -> End {
+    let mut buf = BytesMut::with_capacity(READ_BUFFER);
+    let mut out = Vec::with_capacity(READ_BUFFER);
+    let mut deadline = Deadline::new(limits.header_read_timeout);
+    loop {
+        // Read until a whole head is buffered (pipelined requests may already be).
+        deadline.start();
+        let parsed = loop {
+            match head::classify(&buf) {
+                Classified::Partial if buf.len() < limits.max_header_bytes => {}
+                Classified::Partial | Classified::Hyper => return End::Handoff(buf, stream),
+                Classified::Ambiguous => {
+                    write::refuse_ambiguous(&stream, &mut out, limits.response_write_timeout).await;
+                    return End::Closed;
+                }
+                Classified::Fast(parsed) => break parsed,
+            }
+            match read_more(&stream, &mut buf, &mut deadline, &mut shutdown).await {
+                Read::Data => {}
+                Read::Closed => return End::Closed,
+            }
+        };
+        let head = buf.split_to(parsed.len).freeze();
+        let Some(request) = parsed.request(&head, Inbound::Empty) else {
+            // A name or value `http` refuses although `httparse` took it: hyper answers it.
+            let mut rest = BytesMut::from(&head[..]);
+            rest.extend_from_slice(&buf);
+            return End::Handoff(rest, stream);
+        };
+        drop(head);
+        let head_request = request.method() == http::Method::HEAD;
+        let handled = crate::proxy::handle(shared.clone(), request, peer, false);
+        let Some(response) = unless_gone(handled, &stream, &mut buf, limits.max_header_bytes).await
+        else {
+            return End::Closed;
+        };
+        let close = parsed.close || *shutdown.borrow();
+        let written = write::response(
+            &stream,
+            &mut out,
+            response,
+            head_request,
+            close,
+            limits.response_write_timeout,
+        )
+        .await;
+        match written {
+            Written::KeepAlive => {}
+            Written::Close => return End::Closed,
+            Written::TimedOut => {
+                shared.metrics.limit("response_write_timeout");
+                tracing::debug!(%peer, "response write timeout: the client stopped reading");
+                return End::Closed;
+            }
+        }
+        if out.capacity() > 4 * READ_BUFFER {
+            out = Vec::with_capacity(READ_BUFFER);
+        }
+    }
+}
+
+/// Runs `handled` (the request's answer) unless the client goes away first: a closed or
+/// broken connection drops the request, and with it any upstream exchange it waits for (as
+/// hyper does). Bytes the client pipelines meanwhile are kept in `buf`, up to `max` bytes.
+async fn unless_gone<F>(
+    handled: F,
+    stream: &TcpStream,
+    buf: &mut BytesMut,
+    max: usize,
+) -> Option<http::Response<crate::respond::Body>>
+where
+    F: std::future::Future<
+        Output = Result<http::Response<crate::respond::Body>, std::convert::Infallible>,
+    >,
+{
+    let mut handled = std::pin::pin!(handled);
+    let mut watch = true;
+    loop {
+        tokio::select! {
+            biased;
+            answered = &mut handled => return match answered {
+                Ok(response) => Some(response),
+                Err(never) => match never {},
+            },
+            ready = stream.readable(), if watch => {
+                if ready.is_err() {
+                    return None;
+                }
+                if buf.capacity() - buf.len() < 1024 {
+                    buf.reserve(READ_BUFFER);
+                }
+                match stream.try_read_buf(buf) {
+                    Ok(0) => return None,
+                    // Enough pipelined: stop reading (and watching) until this answer is out.
+                    Ok(_) => watch = buf.len() < max,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => return None,
+                }
+            }
+        }
+    }
+}
+
+enum Read {
+    Data,
+    /// End of stream, an error, the header read timeout, or shutdown while idle.
+    Closed,
+}
+
+/// Reads what the socket has into `buf`, waiting (until the head's deadline) when it has
+/// nothing yet.
+async fn read_more(
+    stream: &TcpStream,
+    buf: &mut BytesMut,
+    deadline: &mut Deadline,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Read {
+    loop {
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(READ_BUFFER);
+        }
+        match stream.try_read_buf(buf) {
+            Ok(0) => return Read::Closed,
+            Ok(_) => return Read::Data,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => return Read::Closed,
+        }
+        let idle = buf.is_empty();
+        tokio::select! {
+            biased;
+            ready = stream.readable() => if ready.is_err() { return Read::Closed },
+            () = deadline.expired() => return Read::Closed,
+            // Shutting down: an idle connection closes now; one mid-head finishes its request.
+            changed = shutdown.changed(), if idle => {
+                if changed.is_err() || *shutdown.borrow() {
+                    return Read::Closed;
+                }
+            }
+        }
+    }
+}
+
+/// The header read timeout of the request being read, with one timer per connection: the
+/// timer is re-armed only when it fires early for a later deadline, so a request costs a
+/// clock read rather than a timer registration.
+struct Deadline {
+    timeout: Duration,
+    at: Instant,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Deadline {
+    fn new(timeout: Duration) -> Deadline {
+        let at = Instant::now() + timeout;
+        Deadline {
+            timeout,
+            at,
+            timer: Box::pin(tokio::time::sleep_until(at.into())),
+        }
+    }
+
+    /// A new head starts: it must be complete within the timeout from now.
+    fn start(&mut self) {
+        self.at = Instant::now() + self.timeout;
+    }
+
+    /// Resolves when the current head's deadline passes.
+    async fn expired(&mut self) {
+        loop {
+            self.timer.as_mut().await;
+            if Instant::now() >= self.at {
+                return;
+            }
+            self.timer.as_mut().reset(self.at.into());
+        }
+    }
+}
