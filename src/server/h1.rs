@@ -22,7 +22,7 @@
 //! timeout.
 
 mod date;
-mod head;
+pub mod head;
 mod write;
 
 use std::net::SocketAddr;

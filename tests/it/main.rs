@@ -21,6 +21,8 @@ mod edge;
 mod explain;
 mod forward_auth;
 mod forwarding;
+mod h1_differential;
+mod h1_loop;
 mod handshake;
 mod hosted_sign_in;
 mod hostile;
