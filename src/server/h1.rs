@@ -59,7 +59,7 @@ pub struct Limits {
 
 /// Serves `stream` until it closes or a request needs hyper.
 pub async fn serve(
-    stream: TcpStream,
+    mut stream: TcpStream,
     peer: SocketAddr,
     shared: &Arc<Shared>,
     limits: Limits,
@@ -81,7 +81,7 @@ pub async fn serve(
                 }
                 Classified::Fast(parsed) => break parsed,
             }
-            match read_more(&stream, &mut buf, &mut deadline, &mut shutdown).await {
+            match read_more(&mut stream, &mut buf, &mut deadline, &mut shutdown).await {
                 Read::Data => {}
                 Read::Closed => return End::Closed,
             }
@@ -174,9 +174,11 @@ enum Read {
 }
 
 /// Reads what the socket has into `buf`, waiting (until the head's deadline) when it has
-/// nothing yet.
+/// nothing yet. Through `poll_read`, which (unlike `try_read`) takes a short read as proof
+/// that the socket is drained, saving the `EAGAIN` read a keep-alive request would
+/// otherwise cost.
 async fn read_more(
-    stream: &TcpStream,
+    stream: &mut TcpStream,
     buf: &mut BytesMut,
     deadline: &mut Deadline,
     shutdown: &mut watch::Receiver<bool>,
@@ -185,16 +187,16 @@ async fn read_more(
         if buf.capacity() - buf.len() < 1024 {
             buf.reserve(READ_BUFFER);
         }
-        match stream.try_read_buf(buf) {
-            Ok(0) => return Read::Closed,
-            Ok(_) => return Read::Data,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(_) => return Read::Closed,
-        }
         let idle = buf.is_empty();
+        let read = std::future::poll_fn(|cx| {
+            tokio_util::io::poll_read_buf(std::pin::Pin::new(&mut *stream), cx, &mut *buf)
+        });
         tokio::select! {
             biased;
-            ready = stream.readable() => if ready.is_err() { return Read::Closed },
+            read = read => return match read {
+                Ok(0) | Err(_) => Read::Closed,
+                Ok(_) => Read::Data,
+            },
             () = deadline.expired() => return Read::Closed,
             // Shutting down: an idle connection closes now; one mid-head finishes its request.
             changed = shutdown.changed(), if idle => {

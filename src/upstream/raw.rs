@@ -261,28 +261,35 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>, Up
     };
     // Where each name and value sits in the head, so the values become slices of it.
     let base = buf.as_ptr() as usize;
-    let spans: Vec<(HeaderName, usize, usize)> = resp
+    let spans: Vec<(usize, usize, usize, usize)> = resp
         .headers
         .iter()
         .map(|h| {
-            let name =
-                HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| UpstreamError::Failed)?;
-            let start = h.value.as_ptr() as usize - base;
-            Ok((name, start, start + h.value.len()))
+            let name = h.name.as_ptr() as usize - base;
+            let value = h.value.as_ptr() as usize - base;
+            (name, name + h.name.len(), value, value + h.value.len())
         })
-        .collect::<Result<_, UpstreamError>>()?;
+        .collect();
     let head = buf.split_to(len).freeze();
     if status.is_informational() {
         return Ok(Some(Head::Interim));
     }
     let mut headers = HeaderMap::with_capacity(spans.len());
-    for (name, start, end) in spans {
-        let value = HeaderValue::from_maybe_shared(head.slice(start..end))
-            .map_err(|_| UpstreamError::Failed)?;
+    let mut declared = Declared::default();
+    for &(name_start, name_end, start, end) in &spans {
+        let name = head
+            .get(name_start..name_end)
+            .and_then(|n| HeaderName::from_bytes(n).ok())
+            .ok_or(UpstreamError::Failed)?;
+        let value = (start <= end && end <= head.len())
+            .then(|| head.slice(start..end))
+            .and_then(|v| HeaderValue::from_maybe_shared(v).ok())
+            .ok_or(UpstreamError::Failed)?;
+        declared.see(&name, &value)?;
         headers.append(name, value);
     }
-    let (framing, mut reusable) = framing(&headers, head_request || no_content(status))?;
-    reusable &= version == Version::HTTP_11 && !says_close(&headers);
+    let (framing, mut reusable) = declared.framing(head_request || no_content(status));
+    reusable &= version == Version::HTTP_11 && !declared.close;
     Ok(Some(Head::Final(Parsed {
         status,
         version,
@@ -292,65 +299,67 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>, Up
     })))
 }
 
-/// The body's framing (RFC 9112 §6.3) and whether it allows reusing the connection.
-fn framing(headers: &HeaderMap, bodiless: bool) -> Result<(Framing, bool), UpstreamError> {
-    let lengths = content_length(headers)?;
-    if bodiless {
-        // Declared lengths describe what a GET would have returned; nothing follows here.
-        return Ok((Framing::Length(0), true));
-    }
-    if headers.contains_key(TRANSFER_ENCODING) {
-        let chunked_last = headers
-            .get_all(TRANSFER_ENCODING)
-            .iter()
-            .next_back()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
-        // Both framings at once: chunks win, and the connection is not trusted again.
-        let reusable = lengths.is_none();
-        return Ok(if chunked_last {
-            (Framing::Chunked(ChunkedDecoder::new()), reusable)
-        } else {
-            (Framing::UntilClose, false)
-        });
-    }
-    Ok(match lengths {
-        Some(n) => (Framing::Length(n), true),
-        None => (Framing::UntilClose, false),
-    })
+/// What a response's headers say about its framing, gathered as the head is read.
+#[derive(Default)]
+struct Declared {
+    /// The `Content-Length`: every field and list member the same decimal number, or the
+    /// response is refused (RFC 9112 §6.3 point 5).
+    length: Option<u64>,
+    /// `Transfer-Encoding` was present; whether its last coding is `chunked`.
+    coding: Option<bool>,
+    /// `Connection: close` among the connection options.
+    close: bool,
 }
 
-/// The `Content-Length`, when present: every field and list member the same decimal number,
-/// or the response is refused (RFC 9112 §6.3 point 5).
-fn content_length(headers: &HeaderMap) -> Result<Option<u64>, UpstreamError> {
-    let mut found = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        let text = value.to_str().map_err(|_| UpstreamError::Failed)?;
-        for member in text.split(',') {
-            let member = member.trim();
-            if member.is_empty() || member.len() > 19 || !member.bytes().all(|b| b.is_ascii_digit())
-            {
-                return Err(UpstreamError::Failed);
+impl Declared {
+    fn see(&mut self, name: &HeaderName, value: &HeaderValue) -> Result<(), UpstreamError> {
+        if *name == CONTENT_LENGTH {
+            let text = value.to_str().map_err(|_| UpstreamError::Failed)?;
+            for member in text.split(',') {
+                let member = member.trim();
+                if member.is_empty()
+                    || member.len() > 19
+                    || !member.bytes().all(|b| b.is_ascii_digit())
+                {
+                    return Err(UpstreamError::Failed);
+                }
+                let n: u64 = member.parse().map_err(|_| UpstreamError::Failed)?;
+                if self.length.is_some_and(|f| f != n) {
+                    return Err(UpstreamError::Failed);
+                }
+                self.length = Some(n);
             }
-            let n: u64 = member.parse().map_err(|_| UpstreamError::Failed)?;
-            if found.is_some_and(|f| f != n) {
-                return Err(UpstreamError::Failed);
-            }
-            found = Some(n);
+        } else if *name == TRANSFER_ENCODING {
+            // The last field's last coding decides (fields combine as one list).
+            let last = value
+                .as_bytes()
+                .rsplit(|&b| b == b',')
+                .next()
+                .unwrap_or_default();
+            self.coding = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if *name == http::header::CONNECTION {
+            self.close |= value
+                .as_bytes()
+                .split(|&b| b == b',')
+                .any(|o| o.trim_ascii().eq_ignore_ascii_case(b"close"));
+        }
+        Ok(())
+    }
+
+    /// The body's framing (RFC 9112 §6.3) and whether it allows reusing the connection.
+    fn framing(&self, bodiless: bool) -> (Framing, bool) {
+        if bodiless {
+            // Declared lengths describe what a GET would have returned; nothing follows here.
+            return (Framing::Length(0), true);
+        }
+        match (self.coding, self.length) {
+            // Both framings at once: chunks win, and the connection is not trusted again.
+            (Some(true), length) => (Framing::Chunked(ChunkedDecoder::new()), length.is_none()),
+            (Some(false), _) => (Framing::UntilClose, false),
+            (None, Some(n)) => (Framing::Length(n), true),
+            (None, None) => (Framing::UntilClose, false),
         }
     }
-    Ok(found)
-}
-
-/// `Connection: close` among the response's connection options.
-fn says_close(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|o| o.trim().eq_ignore_ascii_case("close"))
 }
 
 /// Bytes for tests: the encoded head of a request.
