@@ -274,7 +274,8 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>, Up
     if status.is_informational() {
         return Ok(Some(Head::Interim));
     }
-    let mut headers = HeaderMap::with_capacity(spans.len());
+    // Room for the request id the recorder adds, without a rehash.
+    let mut headers = HeaderMap::with_capacity(spans.len() + 2);
     let mut declared = Declared::default();
     for &(name_start, name_end, start, end) in &spans {
         let name = head

@@ -9,6 +9,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
 
 /// Header lines a head may have here; a head with more goes to hyper (which refuses it).
 const MAX_HEADERS: usize = 100;
+/// Headers doorman typically adds to a request before it goes upstream.
+const ADDED_HEADERS: usize = 12;
 
 /// What the buffer holds.
 pub enum Classified {
@@ -105,7 +107,9 @@ impl Parsed {
         };
         let method = Method::from_bytes(slice(self.method)?).ok()?;
         let uri = Uri::from_maybe_shared(shared(self.target)?).ok()?;
-        let mut map = HeaderMap::with_capacity(self.headers.len());
+        // Room for what doorman adds on the way (request id, `X-Forwarded-*`, identity), so
+        // the map is not grown and rehashed part-way through the request.
+        let mut map = HeaderMap::with_capacity(self.headers.len() + ADDED_HEADERS);
         for &(name, value) in &self.headers {
             let name = HeaderName::from_bytes(slice(name)?).ok()?;
             let value = HeaderValue::from_maybe_shared(shared(value)?).ok()?;
