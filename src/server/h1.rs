@@ -14,10 +14,11 @@
 //! [`End::Handoff`], served by hyper from there on): everything else, including anything
 //! `httparse` refuses, a head over `max_header_bytes`, HTTP/1.0 and the HTTP/2 preface. So
 //! message bodies, upgrades and errors keep hyper's framing and answers; this loop's framing
-//! is the end of a head and nothing else. **What it refuses itself:** a request with both
-//! `Content-Length` and `Transfer-Encoding` (400, connection closed: RFC 9112 §6.1 lets a
-//! server refuse it, and no request that a proxy and its upstream might frame differently
-//! goes on). **Timers:** one per connection, for the header read timeout, re-armed only when
+//! is the end of a head and nothing else. **What it refuses:** a request with both
+//! `Content-Length` and `Transfer-Encoding` goes through the proxy like any request, where
+//! `request::check_message` refuses it (400 `framing_ambiguous`, counted and logged), and
+//! the connection closes after the answer with the body unread (RFC 9112 §6.1 lets a server
+//! refuse it; no request a proxy and its upstream might frame differently goes on). **Timers:** one per connection, for the header read timeout, re-armed only when
 //! it fires (not per request); writes that would block wait at most the response write
 //! timeout.
 
@@ -75,10 +76,6 @@ pub async fn serve(
             match head::classify(&buf) {
                 Classified::Partial if buf.len() < limits.max_header_bytes => {}
                 Classified::Partial | Classified::Hyper => return End::Handoff(buf, stream),
-                Classified::Ambiguous => {
-                    write::refuse_ambiguous(&stream, &mut out, limits.response_write_timeout).await;
-                    return End::Closed;
-                }
                 Classified::Fast(parsed) => break parsed,
             }
             match read_more(&mut stream, &mut buf, &mut deadline, &mut shutdown).await {

@@ -18,8 +18,6 @@ pub enum Classified {
     Partial,
     /// A head this loop serves.
     Fast(Parsed),
-    /// Both `Content-Length` and `Transfer-Encoding`: refused with 400.
-    Ambiguous,
     /// Anything else (a body, an upgrade, `Expect`, HTTP/1.0, a form or byte hyper is to
     /// judge): the connection goes to hyper.
     Hyper,
@@ -29,7 +27,9 @@ pub enum Classified {
 pub struct Parsed {
     /// Length of the head, its final empty line included.
     pub len: usize,
-    /// The client asked to close after this request.
+    /// The connection closes after this request: the client asked, or the head is
+    /// ambiguous (both `Content-Length` and `Transfer-Encoding`; the request is refused with
+    /// 400 `framing_ambiguous` by `request::check_message` and its body never read).
     pub close: bool,
     method: (usize, usize),
     target: (usize, usize),
@@ -84,10 +84,9 @@ pub fn classify(buf: &[u8]) -> Classified {
         headers.push((span(name), span(h.value)));
     }
     match (length, coding) {
-        (true, true) => Classified::Ambiguous,
-        (false, false) => Classified::Fast(Parsed {
+        (false, false) | (true, true) => Classified::Fast(Parsed {
             len,
-            close,
+            close: close || length,
             method: span(method.as_bytes()),
             target: span(target.as_bytes()),
             headers,

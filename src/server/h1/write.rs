@@ -158,21 +158,6 @@ impl Written {
     }
 }
 
-/// The 400 to a request with both `Content-Length` and `Transfer-Encoding`; the caller closes.
-pub async fn refuse_ambiguous(stream: &TcpStream, out: &mut Vec<u8>, timeout: Duration) {
-    const BODY: &str = "{\"error\":\"bad_request\",\"reason\":\"ambiguous_framing\"}\n";
-    out.clear();
-    status_line(out, StatusCode::BAD_REQUEST);
-    date::append(out);
-    let _ = write!(
-        out,
-        "content-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
-        BODY.len()
-    );
-    out.extend_from_slice(BODY.as_bytes());
-    let _ = write_all(stream, out, timeout).await;
-}
-
 fn status_line(out: &mut Vec<u8>, status: StatusCode) {
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
