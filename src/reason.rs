@@ -124,7 +124,7 @@ reasons! {
     /// A request transfer coding other than exactly `chunked` (RFC 9112 §6.1: 501).
     TransferCodingUnsupported = "transfer_coding_unsupported", 501, Client;
     /// Both `Content-Length` and `Transfer-Encoding` (RFC 9112 §6.1): the connection closes.
-    FramingAmbiguous = "framing_ambiguous", 400, Client;
+    AmbiguousFraming = "ambiguous_framing", 400, Client;
     BodyTooLarge = "body_too_large", 413, Client;
     BodyInvalid = "body_invalid", 400, Client;
     /// The body arrived slower than `[limits] request_body_min_rate`.

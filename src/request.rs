@@ -113,7 +113,7 @@ pub fn check_message(version: Version, uri: &Uri, headers: &HeaderMap) -> Result
     if let Some(coding) = codings.next() {
         // hyper drops `Content-Length` when both come; doorman's own HTTP/1 loop keeps both.
         if headers.contains_key(header::CONTENT_LENGTH) {
-            return Err(Reason::FramingAmbiguous);
+            return Err(Reason::AmbiguousFraming);
         }
         if codings.next().is_some() || !coding.as_bytes().eq_ignore_ascii_case(b"chunked") {
             return Err(Reason::TransferCodingUnsupported);

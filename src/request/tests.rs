@@ -157,7 +157,7 @@ fn content_length_with_transfer_encoding_is_ambiguous() {
         ];
         assert_eq!(
             message(Version::HTTP_11, "/", &headers),
-            Err(Reason::FramingAmbiguous),
+            Err(Reason::AmbiguousFraming),
             "{coding}"
         );
     }

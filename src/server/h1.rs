@@ -16,7 +16,7 @@
 //! message bodies, upgrades and errors keep hyper's framing and answers; this loop's framing
 //! is the end of a head and nothing else. **What it refuses:** a request with both
 //! `Content-Length` and `Transfer-Encoding` goes through the proxy like any request, where
-//! `request::check_message` refuses it (400 `framing_ambiguous`, counted and logged), and
+//! `request::check_message` refuses it (400 `ambiguous_framing`, counted and logged), and
 //! the connection closes after the answer with the body unread (RFC 9112 §6.1 lets a server
 //! refuse it; no request a proxy and its upstream might frame differently goes on). **Timers:** one per connection, for the header read timeout, re-armed only when
 //! it fires (not per request); writes that would block wait at most the response write
@@ -31,6 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -76,6 +77,12 @@ pub async fn serve(
             match head::classify(&buf) {
                 Classified::Partial if buf.len() < limits.max_header_bytes => {}
                 Classified::Partial | Classified::Hyper => return End::Handoff(buf, stream),
+                // Complete, but larger than allowed (it came pipelined behind another).
+                Classified::Fast(parsed) if parsed.len > limits.max_header_bytes => {
+                    write::too_large(&stream, &mut out, limits.response_write_timeout).await;
+                    linger(stream).await;
+                    return End::Closed;
+                }
                 Classified::Fast(parsed) => break parsed,
             }
             match read_more(&mut stream, &mut buf, &mut deadline, &mut shutdown).await {
@@ -109,7 +116,10 @@ pub async fn serve(
         .await;
         match written {
             Written::KeepAlive => {}
-            Written::Close => return End::Closed,
+            Written::Close => {
+                linger(stream).await;
+                return End::Closed;
+            }
             Written::TimedOut => {
                 shared.metrics.limit("response_write_timeout");
                 tracing::debug!(%peer, "response write timeout: the client stopped reading");
@@ -162,6 +172,29 @@ where
             }
         }
     }
+}
+
+/// Closes after a complete answer: FIN first, then what the client still sends (a body
+/// left unread, a pipelined request) is read and dropped for a moment. Closing with unread
+/// bytes would make the kernel send a reset, which can destroy the answer before the
+/// client has read it.
+async fn linger(mut stream: TcpStream) {
+    const LINGER: Duration = Duration::from_millis(500);
+    const DRAIN: usize = 64 * 1024;
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut sink = [0u8; 4096];
+    let mut left = DRAIN;
+    let _ = tokio::time::timeout(LINGER, async {
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
 }
 
 enum Read {

@@ -29,7 +29,7 @@ pub struct Parsed {
     pub len: usize,
     /// The connection closes after this request: the client asked, or the head is
     /// ambiguous (both `Content-Length` and `Transfer-Encoding`; the request is refused with
-    /// 400 `framing_ambiguous` by `request::check_message` and its body never read).
+    /// 400 `ambiguous_framing` by `request::check_message` and its body never read).
     pub close: bool,
     method: (usize, usize),
     target: (usize, usize),

@@ -11,7 +11,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use bytes::Buf;
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Body as _;
@@ -55,7 +55,10 @@ pub async fn response(
     let length = body.size_hint().exact();
     out.clear();
     status_line(out, status);
-    date::append(out);
+    // The upstream's own `Date` is kept (RFC 9110 §6.6.1: one origin date per response).
+    if !parts.headers.contains_key(DATE) {
+        date::append(out);
+    }
     for (name, value) in &parts.headers {
         if name == CONNECTION || name == TRANSFER_ENCODING {
             continue;
@@ -156,6 +159,16 @@ impl Written {
             failed => failed,
         }
     }
+}
+
+/// The 431 to a head over `max_header_bytes` (what hyper answers to one it reads itself);
+/// the caller closes.
+pub async fn too_large(stream: &TcpStream, out: &mut Vec<u8>, timeout: Duration) {
+    out.clear();
+    status_line(out, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    date::append(out);
+    out.extend_from_slice(b"content-length: 0\r\nconnection: close\r\n\r\n");
+    let _ = write_all(stream, out, timeout).await;
 }
 
 fn status_line(out: &mut Vec<u8>, status: StatusCode) {

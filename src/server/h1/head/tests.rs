@@ -53,7 +53,7 @@ fn both_framings_are_ambiguous_in_any_spelling_and_order() {
         "POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\ncontent-length: 0\r\n\r\n",
         "GET / HTTP/1.1\r\nTRANSFER-ENCODING: identity\r\nCONTENT-LENGTH: 1\r\n\r\n",
     ] {
-        // Served, so that the proxy refuses it (400 framing_ambiguous), and then closed.
+        // Served, so that the proxy refuses it (400 ambiguous_framing), and then closed.
         assert!(fast(text).close, "{text:?}");
     }
 }
