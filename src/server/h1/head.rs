@@ -51,7 +51,8 @@ pub fn classify(buf: &[u8]) -> Classified {
     let (Some(method), Some(target), Some(1)) = (req.method, req.path, req.version) else {
         return Classified::Hyper;
     };
-    if !target.starts_with('/') {
+    // hyper reads every CONNECT as a switch of protocols after a 2xx, whatever its target.
+    if !target.starts_with('/') || method == "CONNECT" {
         return Classified::Hyper;
     }
     let base = buf.as_ptr() as usize;

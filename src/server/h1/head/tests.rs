@@ -72,6 +72,7 @@ fn bodies_upgrades_and_odd_forms_go_to_hyper() {
         "GET / HTTP/1.0\r\n\r\n",
         "GET http://evil/ HTTP/1.1\r\n\r\n",
         "CONNECT evil:443 HTTP/1.1\r\n\r\n",
+        "CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n",
         "OPTIONS * HTTP/1.1\r\n\r\n",
         "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
         "GET / HTTP/1.1\r\nX-Folded: a\r\n b\r\n\r\n",
