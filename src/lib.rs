@@ -37,6 +37,7 @@ pub mod clock;
 pub mod commands;
 pub mod condition;
 pub mod config;
+pub(crate) mod deadline;
 pub mod decide;
 pub mod decision;
 pub mod dev;

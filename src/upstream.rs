@@ -110,6 +110,10 @@ impl Upstreams {
             return Err(UpstreamError::Unreachable);
         };
         target.address(&mut req)?;
+        // Bodiless requests to plain upstreams time themselves (one timer per connection).
+        if target.raw_idle.is_some() && hyper::body::Body::is_end_stream(req.body()) {
+            return target.exchange_raw(req).await;
+        }
         match tokio::time::timeout(target.timeout, target.exchange(req)).await {
             Err(_) => Err(UpstreamError::Timeout),
             Ok(result) => result,
@@ -199,15 +203,12 @@ impl Target {
         Ok(())
     }
 
-    /// One exchange: an idle connection if one is usable, else a new one. Bodiless requests
-    /// to plain upstreams take doorman's own exchange ([`raw`]).
+    /// One exchange: an idle connection if one is usable, else a new one (bodiless requests
+    /// to plain upstreams take doorman's own exchange instead, [`raw`]).
     async fn exchange(
         self: &Arc<Self>,
         mut req: Request<RequestBody>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
-        if self.raw_idle.is_some() && hyper::body::Body::is_end_stream(req.body()) {
-            return self.exchange_raw(req).await;
-        }
         while let Some(mut lease) = self.take_idle() {
             if !lease.conn.ready().await {
                 continue; // closed while idle

@@ -28,7 +28,7 @@ mod write;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -36,6 +36,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::body::Inbound;
+use crate::deadline::Deadline;
 use crate::snapshot::Shared;
 use head::Classified;
 use write::Written;
@@ -234,42 +235,6 @@ async fn read_more(
                     return Read::Closed;
                 }
             }
-        }
-    }
-}
-
-/// The header read timeout of the request being read, with one timer per connection: the
-/// timer is re-armed only when it fires early for a later deadline, so a request costs a
-/// clock read rather than a timer registration.
-struct Deadline {
-    timeout: Duration,
-    at: Instant,
-    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
-}
-
-impl Deadline {
-    fn new(timeout: Duration) -> Deadline {
-        let at = Instant::now() + timeout;
-        Deadline {
-            timeout,
-            at,
-            timer: Box::pin(tokio::time::sleep_until(at.into())),
-        }
-    }
-
-    /// A new head starts: it must be complete within the timeout from now.
-    fn start(&mut self) {
-        self.at = Instant::now() + self.timeout;
-    }
-
-    /// Resolves when the current head's deadline passes.
-    async fn expired(&mut self) {
-        loop {
-            self.timer.as_mut().await;
-            if Instant::now() >= self.at {
-                return;
-            }
-            self.timer.as_mut().reset(self.at.into());
         }
     }
 }

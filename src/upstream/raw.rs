@@ -31,6 +31,7 @@ use tokio::net::TcpStream;
 use super::chunked::ChunkedDecoder;
 use super::pool::Lease;
 use super::{RequestBody, Target, UpstreamBody, UpstreamError};
+use crate::deadline::Deadline;
 use body::{Framing, RawBody};
 
 /// The largest response head read (status line and headers); larger is a 502.
@@ -44,13 +45,16 @@ const READ_CHUNK: usize = 8 * 1024;
 pub struct RawConn {
     pub(super) io: TcpStream,
     pub(super) buf: BytesMut,
+    /// The upstream's response timeout, one timer for the connection's life.
+    deadline: Deadline,
 }
 
 impl RawConn {
-    pub(super) fn new(io: TcpStream) -> RawConn {
+    pub(super) fn new(io: TcpStream, timeout: std::time::Duration) -> RawConn {
         RawConn {
             io,
             buf: BytesMut::new(),
+            deadline: Deadline::new(timeout),
         }
     }
 
@@ -72,11 +76,14 @@ enum Attempt {
 
 impl Target {
     /// Sends a bodiless request on a pooled or new plain connection and reads the response
-    /// head; the body follows in the returned response.
+    /// head within the upstream's timeout (dialling included); the body follows in the
+    /// returned response.
     pub(super) async fn exchange_raw(
         self: &Arc<Self>,
         req: Request<RequestBody>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        // One deadline for the whole exchange, retries and dialling included.
+        let until = tokio::time::Instant::now() + self.timeout;
         let (parts, _) = req.into_parts();
         let head = encode_head(&parts.method, &parts.uri, &parts.headers);
         let head_request = parts.method == Method::HEAD;
@@ -85,15 +92,16 @@ impl Target {
             if !lease.conn.idle_and_open() {
                 continue;
             }
-            match roundtrip(&mut lease.conn, &head, head_request).await {
+            match timed_roundtrip(&mut lease.conn, &head, head_request, until).await {
                 Ok(parsed) => return Ok(self.respond(parsed, lease, head_request)),
                 Err(Attempt::Stale) if resend => continue,
                 Err(Attempt::Stale) => return Err(UpstreamError::Failed),
                 Err(Attempt::Failed(e)) => return Err(e),
             }
         }
-        let mut lease = Box::pin(self.dial_raw()).await?;
-        match roundtrip(&mut lease.conn, &head, head_request).await {
+        let dialled = tokio::time::timeout_at(until, Box::pin(self.dial_raw())).await;
+        let mut lease = dialled.map_err(|_| UpstreamError::Timeout)??;
+        match timed_roundtrip(&mut lease.conn, &head, head_request, until).await {
             Ok(parsed) => Ok(self.respond(parsed, lease, head_request)),
             Err(Attempt::Stale) => Err(UpstreamError::Failed),
             Err(Attempt::Failed(e)) => Err(e),
@@ -109,7 +117,7 @@ impl Target {
         };
         let _ = stream.set_nodelay(true);
         Ok(Lease {
-            conn: RawConn::new(stream),
+            conn: RawConn::new(stream, self.timeout),
             created: Instant::now(),
             addr,
         })
@@ -182,9 +190,31 @@ fn no_content(status: StatusCode) -> bool {
     status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED
 }
 
+/// [`roundtrip`] before `until` (a 504 after it), timed by the connection's own timer.
+async fn timed_roundtrip(
+    conn: &mut RawConn,
+    head: &[u8],
+    head_request: bool,
+    until: tokio::time::Instant,
+) -> Result<Parsed, Attempt> {
+    // Split borrows: the deadline is not touched by the exchange.
+    let RawConn { io, buf, deadline } = conn;
+    deadline.start_at(until);
+    tokio::select! {
+        biased;
+        parsed = roundtrip(io, buf, head, head_request) => parsed,
+        () = deadline.expired() => Err(Attempt::Failed(UpstreamError::Timeout)),
+    }
+}
+
 /// Writes the head and reads the final response head (skipping 1xx interim responses).
-async fn roundtrip(conn: &mut RawConn, head: &[u8], head_request: bool) -> Result<Parsed, Attempt> {
-    if let Err(e) = conn.io.write_all(head).await {
+async fn roundtrip(
+    io: &mut TcpStream,
+    buf: &mut BytesMut,
+    head: &[u8],
+    head_request: bool,
+) -> Result<Parsed, Attempt> {
+    if let Err(e) = io.write_all(head).await {
         return Err(if is_reset(&e) {
             Attempt::Stale
         } else {
@@ -193,18 +223,18 @@ async fn roundtrip(conn: &mut RawConn, head: &[u8], head_request: bool) -> Resul
     }
     let mut received = false;
     loop {
-        if !conn.buf.is_empty() {
-            match parse_head(&mut conn.buf, head_request).map_err(Attempt::Failed)? {
+        if !buf.is_empty() {
+            match parse_head(buf, head_request).map_err(Attempt::Failed)? {
                 Some(Head::Final(parsed)) => return Ok(parsed),
                 Some(Head::Interim) => continue,
                 None => {}
             }
         }
-        if conn.buf.len() >= MAX_HEAD {
+        if buf.len() >= MAX_HEAD {
             return Err(Attempt::Failed(UpstreamError::Failed));
         }
-        conn.buf.reserve(READ_CHUNK);
-        match conn.io.read_buf(&mut conn.buf).await {
+        buf.reserve(READ_CHUNK);
+        match io.read_buf(buf).await {
             Ok(0) if !received => return Err(Attempt::Stale),
             Ok(0) => return Err(Attempt::Failed(UpstreamError::Failed)),
             Ok(_) => received = true,

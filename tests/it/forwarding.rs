@@ -94,6 +94,79 @@ async fn refused_upstream_connection_is_502_json() {
 }
 
 #[tokio::test]
+async fn a_pooled_connection_that_goes_silent_is_504_after_the_timeout_each_time() {
+    // Answers the first request of each connection, then never again: every later request
+    // on a pooled connection waits for a head that does not come. The response timeout
+    // (300ms here) is one timer per connection, re-armed per request; each wait must end
+    // at its own deadline, never at one left over from an earlier request.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await;
+                // Hold the connection open and silent.
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let h = harness_with_upstream(format!("http://{addr}")).await;
+    let first = h.client.get("/public/first").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.text(), "ok");
+    for round in 0..3 {
+        let started = std::time::Instant::now();
+        let reply = tokio::time::timeout(Duration::from_secs(10), h.client.get("/public/again"))
+            .await
+            .expect("client hung");
+        let took = started.elapsed();
+        // A fresh connection answers; a pooled silent one times out. Either way, never hung
+        // and never cut short by an old deadline.
+        match reply.status.as_u16() {
+            504 => assert!(
+                took >= Duration::from_millis(250) && took < Duration::from_secs(5),
+                "round {round}: 504 after {took:?}"
+            ),
+            200 => {}
+            other => panic!("round {round}: status {other}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_pooled_connection_idle_past_an_old_deadline_still_gets_its_full_timeout() {
+    // The connection's one timer was armed for the first request's deadline and fires while
+    // the connection idles in the pool; the next request on it must get a whole timeout of
+    // its own, not the expired one (it answers at once, so any 504 here is spurious).
+    let echo = doorman::dev::echo::Echo::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let h = harness_with_upstream(format!("http://{}", echo.addr)).await;
+    assert_eq!(h.client.get("/public/one").await.status, 200);
+    // Let the first request's 300ms deadline pass while the connection idles (pacing, not
+    // waiting for a condition).
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    for _ in 0..3 {
+        assert_eq!(h.client.get("/public/two").await.status, 200);
+    }
+}
+
+#[tokio::test]
 async fn silent_upstream_is_504_json_after_the_timeout() {
     // Accepts connections and never answers.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
