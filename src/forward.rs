@@ -171,6 +171,21 @@ fn is_stripped(name: &str, strip: &[String]) -> bool {
     })
 }
 
+/// The members of a comma-separated field value (`Connection`, `Transfer-Encoding`), trimmed
+/// of optional whitespace; compared by the caller, case-insensitively.
+pub fn list_members(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|&b| b == b',').map(<[u8]>::trim_ascii)
+}
+
+/// True when `headers` carry the connection option `option` (e.g. `close`).
+pub fn has_connection_option(headers: &HeaderMap, option: &str) -> bool {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .flat_map(|v| list_members(v.as_bytes()))
+        .any(|o| o.eq_ignore_ascii_case(option.as_bytes()))
+}
+
 /// Adds the headers named in `Connection` to `doomed`.
 fn named_in_connection(headers: &HeaderMap, doomed: &mut Vec<HeaderName>) {
     let named = headers

@@ -61,6 +61,10 @@ pub(crate) mod respond;
 pub mod revocation;
 pub(crate) mod route;
 pub(crate) mod server;
+/// doorman's own HTTP/1 head reader, public for the differential test and fuzz target that
+/// check it against hyper (`tests/it/h1_differential.rs`, `fuzz/`).
+#[doc(hidden)]
+pub use server::h1::head as h1_head;
 pub(crate) mod snapshot;
 pub mod telemetry;
 pub(crate) mod tls;

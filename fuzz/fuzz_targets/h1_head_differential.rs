@@ -31,15 +31,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use libfuzzer_sys::fuzz_target;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-// `doorman::server` is `pub(crate)`: the module is compiled here from its source (it needs
-// only `bytes`, `http` and `httparse`).
-#[path = "../../src/server/h1"]
-mod h1 {
-    #[allow(dead_code)]
-    pub mod head;
-}
-
-use h1::head::{classify, Classified};
+use doorman::h1_head::{classify, Classified};
 
 /// `[limits] max_header_bytes` and `header_read_timeout` defaults (src/config/compile).
 const MAX_HEADER_BYTES: usize = 64 * 1024;

@@ -32,6 +32,7 @@ use super::chunked::ChunkedDecoder;
 use super::pool::Lease;
 use super::{RequestBody, Target, UpstreamBody, UpstreamError};
 use crate::deadline::Deadline;
+use crate::forward::list_members;
 use body::{Framing, RawBody};
 
 /// The largest response head read (status line and headers); larger is a 502.
@@ -362,17 +363,10 @@ impl Declared {
             }
         } else if *name == TRANSFER_ENCODING {
             // The last field's last coding decides (fields combine as one list).
-            let last = value
-                .as_bytes()
-                .rsplit(|&b| b == b',')
-                .next()
-                .unwrap_or_default();
-            self.coding = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            let last = list_members(value.as_bytes()).last().unwrap_or_default();
+            self.coding = Some(last.eq_ignore_ascii_case(b"chunked"));
         } else if *name == http::header::CONNECTION {
-            self.close |= value
-                .as_bytes()
-                .split(|&b| b == b',')
-                .any(|o| o.trim_ascii().eq_ignore_ascii_case(b"close"));
+            self.close |= list_members(value.as_bytes()).any(|o| o.eq_ignore_ascii_case(b"close"));
         }
         Ok(())
     }

@@ -51,20 +51,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
-// `doorman::server` is `pub(crate)` in src/lib.rs, so `doorman::server::h1::head` cannot be
-// named from here; the module is compiled into this test from its source instead (the same
-// file the server builds; it needs only `bytes`, `http` and `httparse`). With `server` public,
-// this becomes `use doorman::server::h1::head::{classify, Classified};`.
-//
-// The directory attribute loads `head.rs` as an ordinary module file, so its own
-// `#[cfg(test)] mod tests` (`head/tests.rs`) is found, compiled and run here too.
-#[path = "../../src/server/h1"]
-mod h1 {
-    #[allow(dead_code)]
-    pub mod head;
-}
-
-use h1::head::{classify, Classified};
+use doorman::h1_head::{classify, Classified};
 
 /// The request appended after a head the loop serves: hyper must read exactly this next.
 const NEXT: &[u8] = b"GET /__next HTTP/1.1\r\nHost: x\r\n\r\n";

@@ -74,8 +74,7 @@ pub fn classify(buf: &[u8]) -> Classified {
         {
             return Classified::Hyper;
         } else if name.eq_ignore_ascii_case(b"connection") {
-            for option in h.value.split(|&b| b == b',') {
-                let option = option.trim_ascii();
+            for option in crate::forward::list_members(h.value) {
                 if option.eq_ignore_ascii_case(b"upgrade") {
                     return Classified::Hyper;
                 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bytes::Buf;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
-use http::{HeaderMap, Response, StatusCode};
+use http::{Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Body as _;
 use tokio::net::TcpStream;
@@ -45,7 +45,8 @@ pub async fn response(
     timeout: Duration,
 ) -> Written {
     let (parts, mut body) = response.into_parts();
-    let close = close || says_close(&parts.headers);
+    // doorman's refusals of requests it does not trust with another one say `close`.
+    let close = close || crate::forward::has_connection_option(&parts.headers, "close");
     let status = parts.status;
     // No content follows these, whatever the body holds (RFC 9112 §6.3).
     let bodiless = head_request
@@ -177,17 +178,6 @@ fn status_line(out: &mut Vec<u8>, status: StatusCode) {
     out.push(b' ');
     out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
-}
-
-/// `Connection: close` among the response's own options (doorman's refusals of requests it
-/// does not trust with another one).
-fn says_close(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|o| o.trim().eq_ignore_ascii_case("close"))
 }
 
 /// Writes all of `bytes`: straight away when the socket takes them, else waiting for it to
